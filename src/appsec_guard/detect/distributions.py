@@ -1,0 +1,100 @@
+"""Installed distributions, read from their metadata directories without importing them.
+
+One pass over ``sys.path`` finds every ``*.dist-info`` / ``*.egg-info`` directory; a version
+comes from the directory name and, failing that, from the ``Version:`` header of its metadata.
+The first entry on ``sys.path`` wins, as it does for ``import``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Dict, Iterable, Optional
+
+from packaging.version import InvalidVersion, Version
+
+_NORMALIZE = re.compile(r"[-_.]+")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalisation: ``Flask_Login`` -> ``flask-login``."""
+    return _NORMALIZE.sub("-", name).lower()
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str  # normalised
+    version: Optional[Version]  # None: the metadata has no readable version
+    location: str  # the metadata directory, as evidence
+    raw_version: str = ""
+
+
+class Distributions:
+    """A snapshot of what is installed. Build it once with :meth:`scan` and pass it around."""
+
+    def __init__(self, dists: Dict[str, Distribution]) -> None:
+        self._dists = dists
+
+    @classmethod
+    def scan(cls, paths: Optional[Iterable[str]] = None) -> Distributions:
+        found: Dict[str, Distribution] = {}
+        for entry in sys.path if paths is None else paths:
+            try:
+                with os.scandir(entry or ".") as it:
+                    names = [e.name for e in it]
+            except OSError:
+                continue
+            for dirname in names:
+                dist = _parse_dir(entry or ".", dirname)
+                if dist is not None and dist.name not in found:
+                    found[dist.name] = dist
+        return cls(found)
+
+    def get(self, name: str) -> Optional[Distribution]:
+        return self._dists.get(normalize(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and normalize(name) in self._dists
+
+    def names(self) -> Iterable[str]:
+        return self._dists.keys()
+
+
+def _parse_dir(entry: str, dirname: str) -> Optional[Distribution]:
+    for suffix in (".dist-info", ".egg-info"):
+        if dirname.endswith(suffix):
+            stem = dirname[: -len(suffix)]
+            break
+    else:
+        return None
+    name, _, rest = stem.partition("-")
+    raw = rest.split("-", 1)[0]  # egg-info may carry "-py3.11"
+    path = os.path.join(entry, dirname)
+    if not raw:
+        raw = _metadata_version(path)
+    return Distribution(normalize(name), _version(raw), path, raw)
+
+
+def _version(raw: str) -> Optional[Version]:
+    try:
+        return Version(raw) if raw else None
+    except InvalidVersion:
+        return None
+
+
+def _metadata_version(path: str) -> str:
+    for filename in ("METADATA", "PKG-INFO"):
+        target = os.path.join(path, filename) if os.path.isdir(path) else path
+        try:
+            with open(target, "rb") as fh:
+                for raw_line in fh:
+                    line = raw_line.decode("utf-8", "replace")
+                    if not line.strip():
+                        break  # end of the headers
+                    if line.lower().startswith("version:"):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            continue
+    return ""

@@ -1,0 +1,32 @@
+"""Detect, then judge: the one path every entry point takes to a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from . import matrix as _matrix
+from .detect import detect
+from .judge import judge
+from .matrix import Matrix
+from .model import Framework, Report
+
+
+def assess(
+    *,
+    environ: Optional[Mapping[str, str]] = None,
+    assumed: Optional[Mapping[str, Any]] = None,
+    required: Iterable[str] = (),
+    matrix: Optional[Matrix] = None,
+    framework_hint: Optional[Framework] = None,
+    root: Path = Path("/"),
+) -> Report:
+    """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
+    detection = detect(environ, assumed=assumed, framework_hint=framework_hint, root=root)
+    report = judge(
+        detection.stack,
+        matrix if matrix is not None else _matrix.load(),
+        requested=detection.requested,
+        required=required,
+    )
+    return report.with_findings(detection.findings + report.findings)

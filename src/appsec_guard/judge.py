@@ -1,0 +1,559 @@
+"""The judgement: a pure function from a stack and the matrix to a report.
+
+No I/O, no globals, no clock: the same stack and matrix always give the same report.
+
+Each capability starts ``supported``; every rule that applies may add a problem, which is
+``unsupported`` (the matrix says it cannot work) or ``unknown`` (the matrix cannot decide).
+The capability ends ``unsupported`` if any problem is, else ``unknown`` if any is, else
+``beta`` for a capability still in beta, else ``supported``. Every problem is kept as a reason
+and becomes a finding, so the team sees all that stands in the way, not only the first thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+
+from packaging.version import Version
+
+from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule
+from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
+
+_OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
+_IMPL_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
+
+
+@dataclass(frozen=True)
+class _Problem:
+    id: str
+    status: Status  # UNSUPPORTED, UNKNOWN, or SUPPORTED for an informational note
+    message: str
+    remediation: str
+    source: str
+
+
+def judge(
+    stack: Stack,
+    matrix: Matrix,
+    *,
+    requested: Iterable[str] = (),
+    required: Iterable[str] = (),
+) -> Report:
+    """Judge every capability of ``matrix`` on ``stack``.
+
+    ``requested`` are the capabilities the app's DD_* settings turn on; ``required`` those the
+    team insists on (``--require``, the policy). Unknown capability names raise ValueError.
+    """
+    requested_set = _known(requested, matrix, "requested")
+    required_set = _known(required, matrix, "required")
+    problems = {cap.id: _problems(cap, stack, matrix) for cap in matrix.capabilities}
+    statuses: Dict[str, Status] = {}
+    for cap in matrix.capabilities:
+        _resolve(cap.id, matrix, problems, statuses, ())
+
+    verdicts = []
+    findings: List[Finding] = list(_stack_findings(stack, matrix))
+    for cap in matrix.capabilities:
+        wanted = cap.id in requested_set or cap.id in required_set
+        status = statuses[cap.id]
+        verdicts.append(
+            Verdict(
+                capability=cap.id,
+                status=status,
+                requested=cap.id in requested_set,
+                required=cap.id in required_set,
+                reasons=tuple(p.message for p in problems[cap.id]),
+            )
+        )
+        for p in problems[cap.id]:
+            findings.append(
+                Finding(
+                    id=p.id,
+                    severity=_severity(p.status, wanted),
+                    capability=cap.id,
+                    message=p.message,
+                    remediation=p.remediation,
+                    source=matrix.cite(p.source) if p.source else "",
+                )
+            )
+    return Report(stack=stack, verdicts=tuple(verdicts), findings=tuple(findings))
+
+
+def _known(names: Iterable[str], matrix: Matrix, what: str) -> FrozenSet[str]:
+    out = frozenset(names)
+    unknown = sorted(out - set(matrix.capability_ids))
+    if unknown:
+        raise ValueError(
+            f"unknown {what} capability {unknown[0]!r}; known: {', '.join(matrix.capability_ids)}"
+        )
+    return out
+
+
+def _severity(status: Status, wanted: bool) -> Severity:
+    if not wanted:
+        return Severity.INFO
+    if status is Status.UNSUPPORTED:
+        return Severity.ERROR
+    if status is Status.UNKNOWN:
+        return Severity.WARNING
+    return Severity.INFO
+
+
+def _resolve(
+    cap_id: str,
+    matrix: Matrix,
+    problems: Dict[str, List[_Problem]],
+    statuses: Dict[str, Status],
+    chain: Tuple[str, ...],
+) -> Status:
+    """Fold a capability's problems into a status, after the capabilities it needs."""
+    if cap_id in statuses:
+        return statuses[cap_id]
+    cap = matrix.capability(cap_id)
+    for dep in cap.requires:
+        if dep in chain or dep == cap_id:
+            continue  # a cycle in user data: judge each on its own rules
+        dep_status = _resolve(dep, matrix, problems, statuses, (*chain, cap_id))
+        if dep_status in (Status.UNSUPPORTED, Status.UNKNOWN):
+            dep_name = matrix.capability(dep).name
+            word = "does not work" if dep_status is Status.UNSUPPORTED else "may not work"
+            problems[cap_id].append(
+                _Problem(
+                    "AG111",
+                    dep_status,
+                    f"{cap.name} needs {dep_name}, which {word} on this stack",
+                    f"make {dep_name} work first (see its findings)",
+                    cap.requires_source,
+                )
+            )
+    kinds = {p.status for p in problems[cap_id]}
+    if Status.UNSUPPORTED in kinds:
+        status = Status.UNSUPPORTED
+    elif Status.UNKNOWN in kinds:
+        status = Status.UNKNOWN
+    elif cap.beta:
+        status = Status.BETA
+    else:
+        status = Status.SUPPORTED
+    statuses[cap_id] = status
+    return status
+
+
+def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    out: List[_Problem] = []
+    out.extend(_ddtrace_rules(cap, stack, matrix))
+    out.extend(_remote_config_rules(cap, stack, matrix))
+    out.extend(_deployment_rules(cap, stack, matrix))
+    out.extend(_framework_rules(cap, stack, matrix))
+    if cap.beta:
+        out.append(
+            _Problem(
+                "AG110",
+                Status.SUPPORTED,
+                f"{cap.name} is in {cap.stage}: it is not generally available",
+                "ask Datadog for access to the beta before relying on it",
+                cap.source,
+            )
+        )
+    return out
+
+
+# --- ddtrace and runtime ---------------------------------------------------------------------
+
+
+def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if stack.ddtrace is None:
+        pin = f">={cap.min_ddtrace}" if cap.min_ddtrace else ""
+        return [
+            _Problem(
+                "AG100",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs ddtrace, which is not installed",
+                f"install ddtrace{pin} and start the app with ddtrace-run (or import ddtrace.auto)",
+                cap.source,
+            )
+        ]
+    out = []
+    if cap.min_ddtrace is not None and stack.ddtrace < cap.min_ddtrace:
+        out.append(
+            _Problem(
+                "AG101",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs ddtrace {cap.min_ddtrace} or newer; this is {stack.ddtrace}",
+                f"upgrade ddtrace to >={cap.min_ddtrace}",
+                cap.source,
+            )
+        )
+    problem = _runtime_problem(stack, matrix, cap)
+    if problem is not None:
+        out.append(problem)
+    return out
+
+
+def describe_runtime(stack: Stack) -> str:
+    rt = stack.runtime
+    return (
+        f"{_IMPL_NAMES.get(rt.implementation, rt.implementation)} {rt.minor[0]}.{rt.minor[1]} "
+        f"on {_OS_NAMES.get(rt.os, rt.os)} {rt.arch}"
+    )
+
+
+def runtime_rows_for(version: Version, matrix: Matrix) -> List[RuntimeRule]:
+    return [r for r in matrix.runtimes if r.covers_ddtrace(version)]
+
+
+def runtime_matches(rule: RuntimeRule, stack: Stack) -> bool:
+    rt = stack.runtime
+    return (
+        rule.os == rt.os
+        and rt.arch in rule.cpus
+        and rule.implementation == rt.implementation
+        and rt.minor in rule.pythons
+    )
+
+
+def _runtime_problem(stack: Stack, matrix: Matrix, cap: CapabilityRule) -> Optional[_Problem]:
+    assert stack.ddtrace is not None
+    rows = runtime_rows_for(stack.ddtrace, matrix)
+    if not rows:
+        return _Problem(
+            "AG201",
+            Status.UNKNOWN,
+            f"the matrix has no runtime data for ddtrace {stack.ddtrace}",
+            "add the runtime rows of this ddtrace release with APPSEC_GUARD_MATRIX, "
+            "or update appsec-guard",
+            "",
+        )
+    if any(runtime_matches(r, stack) for r in rows):
+        return None
+    return _Problem(
+        "AG200",
+        Status.UNSUPPORTED,
+        f"ddtrace {stack.ddtrace} does not support {describe_runtime(stack)}",
+        _runtime_remedy(stack, matrix, rows, cap),
+        rows[0].source,
+    )
+
+
+def _runtime_remedy(
+    stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule], cap: CapabilityRule
+) -> str:
+    rt = stack.runtime
+    same_platform = [
+        r
+        for r in rows
+        if r.os == rt.os and rt.arch in r.cpus and r.implementation == rt.implementation
+    ]
+    python_fix = ""
+    if same_platform:
+        minors = sorted(set().union(*(r.pythons for r in same_platform)))
+        python_fix = (
+            f"run on {_IMPL_NAMES.get(rt.implementation, rt.implementation)} {_minors(minors)}"
+        )
+    other_lines = [r for r in matrix.runtimes if runtime_matches(r, stack) and r not in rows]
+    ddtrace_fix = ""
+    if other_lines:
+        spec = sorted(other_lines, key=lambda r: _spec_floor(r))[0].ddtrace
+        ddtrace_fix = f"move ddtrace to {spec}, which supports {describe_runtime(stack)}"
+    if not same_platform and rt.implementation != "cpython":
+        python_fix = "run on CPython"
+    fixes = [f for f in (ddtrace_fix, python_fix) if f]
+    return (
+        " or ".join(fixes) if fixes else "run on a supported OS and CPU (see `appsec-guard matrix`)"
+    )
+
+
+def _spec_floor(rule: RuntimeRule) -> Version:
+    floors = [Version(s.version) for s in rule.ddtrace if s.operator in (">=", ">", "==", "~=")]
+    return max(floors) if floors else Version("0")
+
+
+def _minors(minors: Sequence[Tuple[int, int]]) -> str:
+    """[(2, 7), (3, 5), (3, 6), (3, 7)] -> '2.7, 3.5-3.7'."""
+    parts: List[str] = []
+    start = prev = minors[0]
+    for m in [*minors[1:], (-1, -1)]:
+        if m[0] == prev[0] and m[1] == prev[1] + 1:
+            prev = m
+            continue
+        parts.append(
+            f"{start[0]}.{start[1]}"
+            if start == prev
+            else f"{start[0]}.{start[1]}-{prev[0]}.{prev[1]}"
+        )
+        start = prev = m
+    return ", ".join(parts)
+
+
+# --- remote configuration and deployment -----------------------------------------------------
+
+
+def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if cap.id not in matrix.remote_config_required_by:
+        return []
+    src = matrix.remote_config_source
+    if stack.deployment in matrix.no_remote_config_deployments:
+        dep = matrix.deployment(stack.deployment)
+        name = dep.name if dep else stack.deployment
+        return [
+            _Problem(
+                "AG501",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs Remote Configuration, which {name} does not offer",
+                f"run the service in a container (Docker, Kubernetes, ECS, Fargate) to use {cap.name}",
+                matrix.no_remote_config_source or src,
+            )
+        ]
+    rc = stack.remote_config
+    if rc is RemoteConfig.DISABLED:
+        return [
+            _Problem(
+                "AG500",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs Remote Configuration, which DD_REMOTE_CONFIGURATION_ENABLED turns off",
+                "set DD_REMOTE_CONFIGURATION_ENABLED=true (or unset it: it is on by default)",
+                src,
+            )
+        ]
+    if rc is RemoteConfig.UNAVAILABLE:
+        return [
+            _Problem(
+                "AG501",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs Remote Configuration, and the Datadog Agent does not offer it",
+                "enable Remote Configuration on the Datadog Agent (DD_REMOTE_CONFIGURATION_ENABLED=true "
+                "on the Agent, Agent 7.41.1 or newer)",
+                src,
+            )
+        ]
+    if rc is RemoteConfig.UNKNOWN:
+        return [
+            _Problem(
+                "AG502",
+                Status.UNKNOWN,
+                f"{cap.name} needs Remote Configuration, and the Datadog Agent could not be asked",
+                "make the Agent reachable at boot (DD_TRACE_AGENT_URL or DD_AGENT_HOST), "
+                "or state it: --assume remote_config=enabled",
+                src,
+            )
+        ]
+    return []
+
+
+def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if cap.id not in matrix.deployment_capabilities:
+        return []
+    dep = matrix.deployment(stack.deployment)
+    if dep is None or cap.id in dep.supports:
+        return []  # an unlisted deployment is reported once, by _stack_findings
+    where = [d.name for d in matrix.deployments if cap.id in d.supports]
+    setting = matrix.settings.get(cap.id)
+    fix = f"run it on {_join(where, 'or')}" if where else "run it elsewhere"
+    if setting:
+        fix += f", or turn off {setting} here"
+    return [
+        _Problem(
+            "AG400",
+            Status.UNSUPPORTED,
+            f"{cap.name} is not available on {dep.name}",
+            f"{cap.name} is not available on {dep.name}: {fix}",
+            dep.source,
+        )
+    ]
+
+
+# --- frameworks ------------------------------------------------------------------------------
+
+
+def _framework_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if cap.id == matrix.auth_capability:
+        return _auth_rules(cap, stack, matrix)
+    if cap.id not in matrix.web_framework_capabilities or stack.framework is None:
+        return []  # no web framework (a plain Lambda handler, a worker): nothing to check
+    fw = stack.framework
+    rule = matrix.web_framework(fw.name)
+    src = matrix.web_frameworks_source
+    listed = _join([f.name for f in matrix.web_frameworks], "and")
+    if rule is None:
+        return [
+            _Problem(
+                "AG301",
+                Status.UNKNOWN,
+                f"{cap.name} is not documented for {fw}: the matrix lists {listed} only",
+                f"no documented support for {fw.name}; serve the app with {listed}, "
+                "or test it and add a row with APPSEC_GUARD_MATRIX",
+                src,
+            )
+        ]
+    out = []
+    if cap.id not in rule.supports:
+        out.append(
+            _Problem(
+                "AG306",
+                Status.UNSUPPORTED,
+                f"{cap.name} is not supported on {rule.name}",
+                f"serve the app with a framework listed for {cap.name}",
+                rule.source,
+            )
+        )
+    if fw.version is None:
+        out.append(
+            _Problem(
+                "AG302",
+                Status.UNKNOWN,
+                f"the version of {rule.name} could not be read",
+                f"reinstall {rule.name} so that its metadata has a version, "
+                f"or state it: --assume framework={rule.id}==X.Y",
+                rule.source,
+            )
+        )
+    elif fw.version < rule.min_version:
+        out.append(
+            _Problem(
+                "AG300",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs {rule.name} {rule.min_version} or newer; this is {fw.version}",
+                f"upgrade {rule.name} to >={rule.min_version}",
+                rule.source,
+            )
+        )
+    return out
+
+
+def _auth_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    src = matrix.auth_source
+    listed = "; ".join(f"{a.name} {', '.join(a.versions)}" for a in matrix.auth_frameworks)
+    fw = stack.framework
+    if fw is None:
+        return [
+            _Problem(
+                "AG304",
+                Status.UNSUPPORTED,
+                f"{cap.name} needs an authentication framework integration ({listed}); "
+                "no web framework runs here",
+                f"use {listed} for logins, or send login events with ddtrace's user tracking SDK",
+                src,
+            )
+        ]
+    rule = matrix.auth_framework(fw.name)
+    if rule is None:
+        return [
+            _Problem(
+                "AG304",
+                Status.UNSUPPORTED,
+                f"{cap.name} has no integration for {fw.name} (the matrix lists {listed})",
+                "send login events with ddtrace's user tracking SDK, or move logins to " + listed,
+                src,
+            )
+        ]
+    if fw.version is None:
+        return [
+            _Problem(
+                "AG302",
+                Status.UNKNOWN,
+                f"the version of {rule.name} could not be read",
+                f"state it: --assume framework={rule.id}==X.Y",
+                src,
+            )
+        ]
+    if rule.allows(fw.version):
+        return []
+    return [
+        _Problem(
+            "AG304",
+            Status.UNSUPPORTED,
+            f"{cap.name} covers {rule.name} {', '.join(rule.versions)}; this is {fw.version}",
+            f"move {rule.name} to {nearest_auth_version(rule, fw.version)}",
+            rule.source or src,
+        )
+    ]
+
+
+def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
+    """The smallest listed release at or above ``current`` (else the newest listed)."""
+    floors: List[Tuple[Version, str]] = []
+    for text, spec in zip(rule.versions, rule.specifiers):
+        bounds = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", ">", "==")]
+        if bounds:
+            floors.append((min(bounds), text.replace(" ", "")))
+    floors.sort()
+    above = [f for f in floors if f[0] >= Version(f"{current.major}.{current.minor}")]
+    if not floors:
+        return "a listed version"
+    return (above[0] if above else floors[-1])[1]
+
+
+# --- the stack as a whole --------------------------------------------------------------------
+
+
+def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
+    out = []
+    if stack.ddtrace is not None:
+        branches = [
+            b
+            for b in matrix.release_branches
+            if b.ddtrace.contains(stack.ddtrace, prereleases=True)
+        ]
+        if not branches:
+            out.append(
+                Finding(
+                    "AG103",
+                    Severity.INFO,
+                    None,
+                    f"the matrix lists no support level for ddtrace {stack.ddtrace}",
+                    "check ddtrace's versioning policy for this release line",
+                )
+            )
+        for b in branches:
+            if b.support.lower().startswith(("maintenance", "end of life", "eol")):
+                out.append(
+                    Finding(
+                        "AG102",
+                        Severity.WARNING,
+                        None,
+                        f"ddtrace {stack.ddtrace} is on a release line in {b.support} ({b.ddtrace})",
+                        "upgrade ddtrace to a generally available release line",
+                        matrix.cite(b.source) if b.source else "",
+                    )
+                )
+    if stack.deployment not in {d.id for d in matrix.deployments}:
+        out.append(
+            Finding(
+                "AG401",
+                Severity.INFO,
+                None,
+                f"the deployment type {stack.deployment!r} is not in the matrix "
+                f"(it lists {_join([d.name for d in matrix.deployments], 'and')}); "
+                "capabilities are judged on the other rules",
+                "",
+            )
+        )
+    fw = stack.framework
+    if fw is not None:
+        rule = matrix.web_framework(fw.name)
+        for caveat in rule.caveats if rule else ():
+            out.append(
+                Finding(
+                    "AG303",
+                    Severity.WARNING,
+                    None,
+                    f"{rule.name}: {caveat}" if rule else caveat,
+                    f"do not count on Application Security for this on {rule.name}: "
+                    "validate that input in the app itself"
+                    if rule
+                    else "",
+                    matrix.cite(rule.source) if rule and rule.source else "",
+                )
+            )
+    return out
+
+
+def _join(items: Sequence[str], word: str) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def unsupported_set(report: Report) -> Set[str]:
+    return {v.capability for v in report.verdicts if v.status is Status.UNSUPPORTED}

@@ -547,7 +547,8 @@ def load(extra: Sequence[Path] = ()) -> Matrix:
         return _SHIPPED
     layers = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
     layers.extend(read_layer(Path(p)) for p in extra)
-    matrix = merge_layers(layers)
+    origin = "shipped matrix" + "".join(f" + {p}" for p in extra)
+    matrix = merge_layers(layers, origin)
     if not extra:
         _SHIPPED = matrix
     return matrix

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from appsec_guard import matrix as matrix_mod
+from appsec_guard.matrix import Matrix
+
+
+@pytest.fixture(scope="session")
+def matrix() -> Matrix:
+    return matrix_mod.load()

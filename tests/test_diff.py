@@ -65,7 +65,9 @@ def test_reverse_diff_reads_the_other_way() -> None:
     got = texts(new, m.load())
     assert f"capability removed: {RASP}" in got
     assert "AWS Lambda no longer supports Software Composition Analysis (SCA)" in got
-    assert "Django minimum for Threat Detection and Threat Protection lowered from 2.2 to 1.8" in got
+    assert (
+        "Django minimum for Threat Detection and Threat Protection lowered from 2.2 to 1.8" in got
+    )
     assert any(t.startswith("new runtime row: ddtrace <2 on Windows") for t in got)
 
 
@@ -73,7 +75,12 @@ def test_capability_minimum_and_framework_rows() -> None:
     layer = import_page(FIXTURE.read_text()).layer
     layer["capabilities"][6]["min_ddtrace"] = "2.10.0"
     layer["web_frameworks"]["rows"].append(
-        {"id": "fastapi", "name": "FastAPI", "min_version": "0.90", "supports": ["threat_detection"]}
+        {
+            "id": "fastapi",
+            "name": "FastAPI",
+            "min_version": "0.90",
+            "supports": ["threat_detection"],
+        }
     )
     layer["web_frameworks"]["rows"][1]["caveats"] = []
     got = texts(m.load(), as_matrix(layer))

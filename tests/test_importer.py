@@ -95,7 +95,9 @@ def test_runtime_cpus_are_canonical_per_os() -> None:
 
 def test_every_row_cites_its_section_anchor() -> None:
     text = page()
-    anchors = {anchor(line.lstrip("#").strip()) for line in text.splitlines() if line.startswith("#")}
+    anchors = {
+        anchor(line.lstrip("#").strip()) for line in text.splitlines() if line.startswith("#")
+    }
     layer = import_page(text).layer
     for section in ROW_SECTIONS:
         for row in rows(layer, section):
@@ -144,7 +146,9 @@ def bigger_page() -> str:
         "| AWS Fargate |": "| AWS Fargate | {{< X >}} | {{< X >}} | {{< X >}} |",
         "| AWS Lambda  |": "| AWS Lambda  | {{< X >}} |           |           |",
     }
-    lines = [next((v for k, v in deploy.items() if ln.startswith(k)), ln) for ln in text.splitlines()]
+    lines = [
+        next((v for k, v in deploy.items() if ln.startswith(k)), ln) for ln in text.splitlines()
+    ]
     text = "\n".join(lines) + "\n"
     return edit(text, "| AWS Lambda  |", "| Azure Container Apps | {{< X >}} | | {{< X >}} |")
 

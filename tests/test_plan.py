@@ -75,7 +75,9 @@ def test_sca_on_lambda_has_no_plan_within_lambda() -> None:
     alt = p.alternative
     assert alt is not None
     assert alt.steps[0].kind == "deployment"
-    assert alt.steps[0].action == "move the service to Docker, Kubernetes, Amazon ECS or AWS Fargate"
+    assert (
+        alt.steps[0].action == "move the service to Docker, Kubernetes, Amazon ECS or AWS Fargate"
+    )
     assert alt.verified
     assert alt.after.verdict("sca").status is Status.SUPPORTED
 

@@ -222,7 +222,7 @@ class _Importer:
     def resolve_links(self, text: str) -> str:
         """``[text][2]`` and ``[text](url)`` -> ``text (url)``; emphasis dropped."""
 
-        def ref(m: "re.Match[str]") -> str:
+        def ref(m: re.Match[str]) -> str:
             target = self.page.refs.get(m.group(2))
             return f"{m.group(1)} ({self.link(target)})" if target else m.group(1)
 

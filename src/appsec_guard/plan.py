@@ -167,8 +167,13 @@ def _spec_floors(matrix: Matrix) -> Set[Version]:
 
 
 def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[List[Step], Stack]:
-    with_min = [c for c in caps if matrix.capability(c).min_ddtrace is not None]
-    floor = max((matrix.capability(c).min_ddtrace for c in with_min), default=None)  # type: ignore[type-var]
+    minimums: Dict[str, Version] = {}
+    for c in caps:
+        minimum = matrix.capability(c).min_ddtrace
+        if minimum is not None:
+            minimums[c] = minimum
+    with_min = list(minimums)
+    floor = max(minimums.values(), default=None)
     current = stack.ddtrace
 
     def runs(version: Version, s: Stack) -> bool:
@@ -185,9 +190,7 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
         }
         if (floor is None or v >= floor) and (current is None or v >= current)
     )
-    needing = tuple(
-        c for c in with_min if current is None or current < matrix.capability(c).min_ddtrace
-    )  # type: ignore[operator]
+    needing = tuple(c for c in with_min if current is None or current < minimums[c])
     why = (
         f"{_join([_name(matrix, c) for c in needing])} need{'s' if len(needing) == 1 else ''} "
         f"ddtrace {floor} or newer"

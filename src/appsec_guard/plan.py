@@ -454,7 +454,8 @@ def plan_text(p: Plan, matrix: Matrix) -> str:
         lines.append(f"     why: {step.reason}")
     if p.steps:
         verdicts = ", ".join(f"{c} {p.after.verdict(c).status.value}" for c in p.required)
-        lines.append(f"Verified by judging the changed stack again: {verdicts}.")
+        word = "Verified by judging" if p.ok else "Judged"
+        lines.append(f"{word} the changed stack again: {verdicts}.")
     for cap, why in p.unresolved:
         lines.append(f"Still not supported: {cap}: {why}")
     if p.blockers:

@@ -62,6 +62,86 @@ def _show_matrix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"{path}: cannot read: {why}") from None
+
+
+def _import_matrix(args: argparse.Namespace) -> int:
+    from .importer import import_page
+
+    page = Path(args.page)
+    result = import_page(_read_text(page), source_id=args.source_id, url=args.url)
+    for problem in result.problems:
+        sys.stderr.write(f"appsec-guard: warning: {page}:{problem.line}: {problem.message}\n")
+    if not result.layer["capabilities"]:
+        raise UsageError(f"{page}: no capability table found; is this a compatibility page?")
+    _matrix.merge_layers([_matrix.parse_layer(result.layer, str(page))], str(page))
+    if args.strict and result.problems:
+        sys.stderr.write(
+            f"appsec-guard: error: {page}: {len(result.problems)} unreadable row(s) (--strict); "
+            "nothing written\n"
+        )
+        return EXIT_UNSUPPORTED
+    text = json.dumps(result.layer, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _diff_side(spec: str) -> Matrix:
+    """``shipped``, or a layer file; a page layer is merged with the shipped supplement, as it
+    would ship."""
+    if spec == "shipped":
+        return _matrix.load()
+    layers = [_matrix.read_layer(Path(spec))]  # validates, with a located error
+    if json.loads(_read_text(Path(spec))).get("layer") == "datadog-compatibility-page":
+        layers.append(_matrix.read_layer(_matrix.DATA_DIR / _matrix.SHIPPED_LAYERS[1]))
+    return _matrix.merge_layers(layers, spec)
+
+
+def _diff_matrix(args: argparse.Namespace) -> int:
+    from .diff import diff, diff_dict, diff_text
+
+    old, new = _diff_side(args.old), _diff_side(args.new)
+    changes = diff(old, new)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(diff_dict(changes, args.old, args.new), indent=2) + "\n")
+    else:
+        sys.stdout.write(diff_text(changes, args.old, args.new))
+    return EXIT_UNSUPPORTED if changes else EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .guard import assess
+    from .plan import plan, plan_text
+
+    matrix = _load_matrix(args.matrix)
+    required = _split_caps(args.require)
+    if not required:
+        raise UsageError("--require needs at least one capability")
+    unknown = [c for c in required if c not in matrix.capability_ids]
+    if unknown:
+        raise UsageError(
+            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
+        )
+    report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
+    result = plan(report.stack, matrix, required)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(plan_text(result, matrix))
+    return EXIT_OK if result.ok else EXIT_UNSUPPORTED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="appsec-guard",
@@ -94,6 +174,41 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--matrix", action="append", default=[], metavar="FILE",
                       help="an extra matrix layer (JSON) merged over the shipped one")  # fmt: skip
     show.set_defaults(handler=_show_matrix)
+    matrix_commands = show.add_subparsers(
+        dest="matrix_command", metavar="ACTION", parser_class=_Parser
+    )
+    imp = matrix_commands.add_parser(
+        "import", help="read a compatibility page (Markdown) and write the matrix layer it gives"
+    )
+    imp.add_argument("page", metavar="PAGE.md")
+    imp.add_argument(
+        "--output", "-o", metavar="FILE", help="write the layer here (default: stdout)"
+    )
+    imp.add_argument("--strict", action="store_true",
+                     help="exit 1, writing nothing, when a row cannot be read")  # fmt: skip
+    imp.add_argument("--source-id", default="dd-page", help="the source id the rows cite")
+    imp.add_argument("--url", default="https://docs.datadoghq.com/security/application_security/"
+                     "setup/compatibility/python/", help="the page's address (for citations)")  # fmt: skip
+    imp.set_defaults(handler=_import_matrix)
+    dif = matrix_commands.add_parser(
+        "diff", help="what changed between two matrices (layer files, or the word shipped)"
+    )
+    dif.add_argument("old", metavar="OLD")
+    dif.add_argument("new", metavar="NEW")
+    dif.add_argument("--format", choices=("text", "json"), default="text")
+    dif.set_defaults(handler=_diff_matrix)
+
+    pln = commands.add_parser(
+        "plan", help="the smallest set of changes that makes the required capabilities work here"
+    )
+    pln.add_argument("--require", action="append", default=[], metavar="CAP",
+                     help="a capability that must work (repeatable, or comma-separated)")  # fmt: skip
+    pln.add_argument("--assume", action="append", default=[], metavar="KEY=VALUE",
+                     help="state a fact instead of detecting it (as in check)")  # fmt: skip
+    pln.add_argument("--format", choices=("text", "json"), default="text")
+    pln.add_argument("--matrix", action="append", default=[], metavar="FILE",
+                     help="an extra matrix layer (JSON) merged over the shipped one")  # fmt: skip
+    pln.set_defaults(handler=_plan)
     return parser
 
 

@@ -100,7 +100,7 @@ def test_auth_frameworks(matrix: Matrix) -> None:
 
 
 def test_datastores(matrix: Matrix) -> None:
-    assert "PEP 249" in matrix.datastores["covered"]
+    assert "pep-0249" in matrix.datastores["covered"]
     assert "HTTP" in matrix.datastores["protection_layer"]
 
 

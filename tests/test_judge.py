@@ -401,3 +401,51 @@ def test_judgement_module_does_no_io() -> None:
         ".model",
     }
     assert "open(" not in inspect.getsource(judge_mod)
+
+
+@pytest.mark.parametrize(
+    ("ddtrace", "expected"),
+    [
+        ("2.19.3", Status.SUPPORTED),
+        ("2.19.4", Status.UNSUPPORTED),
+        ("2.20.1", Status.SUPPORTED),
+        ("2.21.12", Status.UNSUPPORTED),
+        ("3.8.0", Status.UNSUPPORTED),
+        ("3.9.0", Status.SUPPORTED),
+        ("4.16.0", Status.SUPPORTED),
+    ],
+)
+def test_ddtrace_releases_that_switch_appsec_off_on_lambda(
+    matrix: Matrix, ddtrace: str, expected: Status
+) -> None:
+    stack: Dict[str, Any] = {
+        "ddtrace": ddtrace,
+        "deployment": "lambda",
+        "framework": None,
+        "python": "3.11.7",
+    }
+    assert statuses(matrix, **stack)["threat_detection"] is expected
+    assert (
+        statuses(matrix, **{**stack, "deployment": "docker"})["threat_detection"]
+        is Status.SUPPORTED
+    )
+    if expected is Status.UNSUPPORTED:
+        report = judge(make_stack(**stack), matrix, required=["threat_detection"])
+        (f,) = [f for f in report.findings if f.capability == "threat_detection"]
+        assert f.id == "AG402"
+        assert f.remediation in (
+            "upgrade ddtrace to >=2.20",
+            "upgrade ddtrace to >=3",
+            "upgrade ddtrace to >=3.9",
+        )
+
+
+def test_code_security_is_off_on_lambda_from_3_9(matrix: Matrix) -> None:
+    got = statuses(matrix, ddtrace="4.16.0", deployment="lambda", framework=None)
+    assert got["code_security"] is Status.UNSUPPORTED
+    assert got["threat_detection"] is Status.SUPPORTED
+    report = judge(
+        make_stack(ddtrace="4.16.0", deployment="lambda"), matrix, required=["code_security"]
+    )
+    (f,) = [f for f in report.findings if f.id == "AG402"]
+    assert f.remediation == "run Code Security on another deployment type than AWS Lambda"

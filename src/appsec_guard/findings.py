@@ -53,6 +53,10 @@ CATALOG: Dict[str, Kind] = {
         "deployment-unsupported", "the capability is not available on this deployment type"
     ),
     "AG401": Kind("deployment-unlisted", "the deployment type is not in the matrix"),
+    "AG402": Kind(
+        "deployment-excluded",
+        "this ddtrace release turns the capability off on this deployment type",
+    ),
     # remote configuration
     "AG500": Kind("remote-config-disabled", "Remote Configuration is turned off"),
     "AG501": Kind("remote-config-unavailable", "Remote Configuration is not available here"),

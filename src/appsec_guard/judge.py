@@ -340,18 +340,49 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
     return []
 
 
-def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
-    if cap.id not in matrix.deployment_capabilities:
+def _exclusion_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if stack.ddtrace is None:
         return []
+    out = []
+    for rule in matrix.exclusions:
+        if rule.deployment != stack.deployment or cap.id not in rule.capabilities:
+            continue
+        spec = rule.matching(stack.ddtrace)
+        if spec is None:
+            continue
+        ceilings = [s.version for s in spec if s.operator == "<"]
+        dep = matrix.deployment(stack.deployment)
+        where = dep.name if dep else stack.deployment
+        fix = (
+            f"upgrade ddtrace to >={ceilings[0]}"
+            if ceilings
+            else f"run {cap.name} on another deployment type than {where}"
+        )
+        out.append(
+            _Problem(
+                "AG402",
+                Status.UNSUPPORTED,
+                f"{rule.reason} (ddtrace {stack.ddtrace}, {where})",
+                fix,
+                rule.source,
+            )
+        )
+    return out
+
+
+def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    out = _exclusion_rules(cap, stack, matrix)
+    if cap.id not in matrix.deployment_capabilities:
+        return out
     dep = matrix.deployment(stack.deployment)
     if dep is None or cap.id in dep.supports:
-        return []  # an unlisted deployment is reported once, by _stack_findings
+        return out  # an unlisted deployment is reported once, by _stack_findings
     where = [d.name for d in matrix.deployments if cap.id in d.supports]
     setting = matrix.settings.get(cap.id)
     fix = f"run it on {_join(where, 'or')}" if where else "run it elsewhere"
     if setting:
         fix += f", or turn off {setting} here"
-    return [
+    out.append(
         _Problem(
             "AG400",
             Status.UNSUPPORTED,
@@ -359,7 +390,8 @@ def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List
             f"{cap.name} is not available on {dep.name}: {fix}",
             dep.source,
         )
-    ]
+    )
+    return out
 
 
 # --- frameworks ------------------------------------------------------------------------------

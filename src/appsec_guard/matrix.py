@@ -65,6 +65,21 @@ class DeploymentRule:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """Releases of ddtrace that turn capabilities off on one deployment type, whatever the page
+    says about that deployment type (e.g. AppSec switched off on AWS Lambda in 3.0-3.8)."""
+
+    deployment: str
+    ddtrace: Tuple[SpecifierSet, ...]  # any of these ranges
+    capabilities: FrozenSet[str]
+    reason: str
+    source: str = ""
+
+    def matching(self, version: Version) -> Optional[SpecifierSet]:
+        return next((s for s in self.ddtrace if s.contains(version, prereleases=True)), None)
+
+
+@dataclass(frozen=True)
 class ReleaseBranch:
     ddtrace: SpecifierSet
     support: str
@@ -119,6 +134,7 @@ class Matrix:
     deployments: Tuple[DeploymentRule, ...] = ()
     no_remote_config_deployments: FrozenSet[str] = frozenset()
     no_remote_config_source: str = ""
+    exclusions: Tuple[Exclusion, ...] = ()
     release_branches: Tuple[ReleaseBranch, ...] = ()
     runtimes: Tuple[RuntimeRule, ...] = ()
     web_framework_capabilities: FrozenSet[str] = frozenset()
@@ -258,7 +274,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         "schema_version", "layer", "sources", "capabilities", "remote_configuration",
         "deployments", "release_branches", "runtimes", "web_frameworks", "datastores",
         "auth_frameworks", "capability_requirements", "deployments_without_remote_configuration",
-        "capability_settings",
+        "capability_settings", "deployment_exclusions",
     }  # fmt: skip
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -327,6 +343,32 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             norc.get("deployments", []), f"{where}.deployments"
         )
         out["no_remote_config_source"] = str(norc.get("source", ""))
+
+    if "deployment_exclusions" in doc:
+        where = "deployment_exclusions"
+        section = r.obj(doc[where], where)
+        exclusions = {}
+        for i, raw in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
+            at = f"{where}.rows[{i}]"
+            row = r.obj(raw, at)
+            specs = tuple(
+                r.spec(v, f"{at}.ddtrace[{j}]")
+                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace"))
+            )
+            exclusion = Exclusion(
+                deployment=r.text(row.get("deployment"), f"{at}.deployment"),
+                ddtrace=specs,
+                capabilities=frozenset(r.strs(row.get("capabilities"), f"{at}.capabilities")),
+                reason=r.text(row.get("reason"), f"{at}.reason"),
+                source=str(row.get("source", section.get("source", ""))),
+            )
+            key = (
+                exclusion.deployment,
+                tuple(map(str, specs)),
+                tuple(sorted(exclusion.capabilities)),
+            )
+            exclusions[key] = exclusion
+        out["deployment_exclusions"] = exclusions
 
     branches = {}
     for i, raw in enumerate(r.items(doc.get("release_branches", []), "release_branches")):
@@ -489,6 +531,9 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
     frameworks = tuple(merged.get("web_frameworks", {}).values())
     for f in frameworks:
         check_caps(f.supports, f"web_frameworks.rows[{f.id}].supports")
+    exclusions = tuple(merged.get("deployment_exclusions", {}).values())
+    for e in exclusions:
+        check_caps(e.capabilities, f"deployment_exclusions[{e.deployment}].capabilities")
     auth_capability = merged.get("auth_capability", "")
     if auth_capability:
         check_caps([auth_capability], "auth_frameworks.capability")
@@ -505,6 +550,7 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
         deployments=deployments,
         no_remote_config_deployments=frozenset(merged.get("no_remote_config_deployments", ())),
         no_remote_config_source=merged.get("no_remote_config_source", ""),
+        exclusions=exclusions,
         release_branches=tuple(merged.get("release_branches", {}).values()),
         runtimes=tuple(merged.get("runtimes", {}).values()),
         web_framework_capabilities=check_caps(
@@ -591,6 +637,18 @@ def to_layer(matrix: Matrix) -> Dict[str, Any]:
         "deployments_without_remote_configuration": {
             "deployments": sorted(matrix.no_remote_config_deployments),
             "source": matrix.no_remote_config_source,
+        },
+        "deployment_exclusions": {
+            "rows": [
+                {
+                    "deployment": e.deployment,
+                    "ddtrace": [str(s) for s in e.ddtrace],
+                    "capabilities": sorted(e.capabilities),
+                    "reason": e.reason,
+                    "source": e.source,
+                }
+                for e in matrix.exclusions
+            ]
         },
         "release_branches": [
             {"ddtrace": str(b.ddtrace), "support": b.support, "source": b.source}

@@ -3,11 +3,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from typing import Iterator  # noqa: E402
+from typing import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
-from helpers.agent import run_test_agent  # noqa: E402
+from helpers.agent import run_test_agent
 
 
 @pytest.fixture

@@ -130,7 +130,8 @@ def test_url_wins_and_hides_credentials(tmp_path: Path) -> None:
     }
     address = agent_address(env, tmp_path)
     assert (address.scheme, address.host, address.port) == ("https", "agent.example", 9443)
-    assert "s3cret" not in address.display and "user" not in address.display
+    assert "s3cret" not in address.display
+    assert "user" not in address.display
     assert "t0k" not in address.display
 
 

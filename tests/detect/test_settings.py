@@ -137,7 +137,10 @@ def test_legacy_user_mode_malformed() -> None:
 
 
 def test_remote_config_switch() -> None:
-    assert read_settings({"DD_REMOTE_CONFIGURATION_ENABLED": "false"}, NEW).remote_config_enabled is False
+    assert (
+        read_settings({"DD_REMOTE_CONFIGURATION_ENABLED": "false"}, NEW).remote_config_enabled
+        is False
+    )
     s = read_settings({"DD_REMOTE_CONFIGURATION_ENABLED": "yes"}, NEW)  # asbool: false
     assert s.remote_config_enabled is False
     assert [f.id for f in s.findings] == ["AG600"]

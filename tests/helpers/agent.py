@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Callable, ContextManager, Iterator, List, Optional
 
 LOOPBACK = "127.0.0.1"
@@ -23,7 +23,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_listening(port: int, proc: "subprocess.Popen[bytes]", limit: float = 30.0) -> None:
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 30.0) -> None:
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -54,9 +54,7 @@ def run_test_agent(endpoints: Optional[List[str]] = None) -> Iterator[int]:
             "--otlp-http-port", str(free_port()), "--otlp-grpc-port", str(free_port()),
             "--snapshot-dir", snapshots,
         ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_listening(port, proc)
             yield port
@@ -86,10 +84,8 @@ def _server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
             except OSError:
                 continue
             conns.append(conn)
-            try:
+            with suppress(OSError):
                 handle(conn)
-            except OSError:
-                pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -113,10 +109,8 @@ def answering_server(raw: bytes) -> ContextManager[int]:
 
     def handle(conn: socket.socket) -> None:
         conn.settimeout(2)
-        try:
+        with suppress(OSError):
             conn.recv(65536)
-        except OSError:
-            pass
         conn.sendall(raw)
         conn.shutdown(socket.SHUT_RDWR)
 

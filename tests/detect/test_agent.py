@@ -54,7 +54,9 @@ def test_real_test_agent_through_the_whole_detection(agent_port: int, tmp_path: 
 
 
 def test_agent_down_is_unknown() -> None:
-    result = probe(AgentAddress("http", "127.0.0.1", refused_port(), "test"), ProbeOptions(1.0))
+    result = probe(
+        AgentAddress("http", "127.0.0.1", refused_port(), "test"), ProbeOptions(timeout=1.0)
+    )
     assert result.status is RemoteConfig.UNKNOWN
     assert "refused" in result.detail
 
@@ -62,7 +64,7 @@ def test_agent_down_is_unknown() -> None:
 def test_hanging_agent_returns_by_its_deadline() -> None:
     with hanging_server() as port:
         start = time.monotonic()
-        result = probe(AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(0.2))
+        result = probe(AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(timeout=0.2))
         elapsed = time.monotonic() - start
     assert result.status is RemoteConfig.UNKNOWN
     assert "deadline" in result.detail or "within" in result.detail
@@ -82,7 +84,7 @@ def test_hanging_agent_returns_by_its_deadline() -> None:
 )
 def test_garbage_answers_are_unknown(raw: bytes, why: str) -> None:
     with answering_server(raw) as port:
-        result = probe(AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(2.0))
+        result = probe(AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(timeout=2.0))
     assert result.status is RemoteConfig.UNKNOWN
     assert why in result.detail
 
@@ -91,7 +93,8 @@ def test_oversized_answer_is_cut_off() -> None:
     body = b'{"endpoints": ["/v0.7/config"], "pad": "' + b"x" * 200_000 + b'"}'
     with answering_server(b"HTTP/1.0 200 OK\r\n\r\n" + body) as port:
         result = probe(
-            AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(2.0, max_bytes=1024)
+            AgentAddress("http", "127.0.0.1", port, "test"),
+            ProbeOptions(timeout=2.0, max_bytes=1024),
         )
     assert result.status is RemoteConfig.UNKNOWN
     assert "size cap" in result.detail
@@ -138,7 +141,11 @@ def test_url_wins_and_hides_credentials(tmp_path: Path) -> None:
 def test_credentials_never_reach_evidence(tmp_path: Path) -> None:
     env = {"DD_TRACE_AGENT_URL": f"http://user:s3cret@127.0.0.1:{refused_port()}"}
     _, evidence, _ = detect_remote_config(
-        env, tmp_path, deployment="docker", enabled_in_settings=True, options=ProbeOptions(1.0)
+        env,
+        tmp_path,
+        deployment="docker",
+        enabled_in_settings=True,
+        options=ProbeOptions(timeout=1.0),
     )
     assert all("s3cret" not in e.source + e.detail for e in evidence)
 

@@ -43,9 +43,9 @@ _FACT = "remote_config"
 class ProbeOptions:
     """How the guard asks the Agent: ``enabled=False`` never touches the network."""
 
-    enabled: bool = True
     timeout: float = DEFAULT_TIMEOUT  # seconds, for the whole probe
     max_bytes: int = DEFAULT_MAX_BYTES
+    enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,16 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
         )
-    report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
+    from .detect import ProbeOptions
+
+    if not 0 < args.agent_timeout <= 60:
+        raise UsageError(
+            f"--agent-timeout {args.agent_timeout:g} is out of range; give seconds in (0, 60]"
+        )
+    probe = ProbeOptions(enabled=not args.no_probe, timeout=args.agent_timeout)
+    report = assess(
+        assumed=parse_assumptions(args.assume), required=required, matrix=matrix, probe=probe
+    )
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
@@ -167,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     check.add_argument("--matrix", action="append", default=[], metavar="FILE",
                        help="an extra matrix layer (JSON) merged over the shipped one")  # fmt: skip
+    check.add_argument("--agent-timeout", type=float, default=0.25, metavar="SECONDS",
+                       help="deadline for asking the Datadog Agent about Remote Configuration "
+                       "(default 0.25)")  # fmt: skip
+    check.add_argument("--no-probe", action="store_true",
+                       help="do not contact the Datadog Agent (Remote Configuration is unknown)")  # fmt: skip
     check.set_defaults(handler=_check)
 
     show = commands.add_parser("matrix", help="print the compatibility matrix")

@@ -24,6 +24,7 @@ CATALOG: Dict[str, Kind] = {
     "AG103": Kind(
         "ddtrace-line-unlisted", "the matrix lists no support level for this ddtrace release line"
     ),
+    "AG104": Kind("ddtrace-version-unknown", "ddtrace is installed but its version is unreadable"),
     "AG110": Kind("capability-beta", "the capability is in beta"),
     "AG111": Kind(
         "capability-dependency", "the capability needs another capability that does not work here"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from . import matrix as _matrix
-from .detect import detect
+from .detect import ProbeOptions, detect
 from .judge import judge
 from .matrix import Matrix
 from .model import Framework, Report
@@ -20,9 +20,12 @@ def assess(
     matrix: Optional[Matrix] = None,
     framework_hint: Optional[Framework] = None,
     root: Path = Path("/"),
+    probe: Optional[ProbeOptions] = None,
 ) -> Report:
     """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
-    detection = detect(environ, assumed=assumed, framework_hint=framework_hint, root=root)
+    detection = detect(
+        environ, assumed=assumed, framework_hint=framework_hint, root=root, probe=probe
+    )
     report = judge(
         detection.stack,
         matrix if matrix is not None else _matrix.load(),

@@ -162,6 +162,18 @@ def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Proble
 
 
 def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    if stack.ddtrace is None and stack.ddtrace_version_unknown:
+        return [
+            _Problem(
+                "AG104",
+                Status.UNKNOWN,
+                f"ddtrace is installed, but its version could not be read, so {cap.name} "
+                "cannot be judged",
+                "reinstall ddtrace (pip install --force-reinstall ddtrace), "
+                "or state it: --assume ddtrace=X.Y.Z",
+                "",
+            )
+        ]
     if stack.ddtrace is None:
         pin = f">={cap.min_ddtrace}" if cap.min_ddtrace else ""
         return [

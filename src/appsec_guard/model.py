@@ -126,6 +126,8 @@ class Stack:
     deployment: str = "host"
     remote_config: RemoteConfig = RemoteConfig.UNKNOWN
     evidence: Tuple[Evidence, ...] = ()
+    #: ddtrace is installed but its metadata has no readable version (``ddtrace`` is None).
+    ddtrace_version_unknown: bool = False
 
     def with_facts(self, **facts: Any) -> Stack:
         return replace(self, **facts)

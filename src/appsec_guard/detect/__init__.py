@@ -11,12 +11,21 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Tuple, TypeVar
 
-from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Stack
+from packaging.version import Version
+
+from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
+from .agent import ProbeOptions, detect_remote_config
+from .deployment import detect_deployment
 from .distributions import Distributions
 from .framework import detect_framework
 from .runtime import detect_runtime
+from .settings import Settings, read_settings
+
+__all__ = ["Detection", "ProbeOptions", "detect"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,35 @@ class Detection:
     findings: Tuple[Finding, ...] = ()
 
 
+class _Boundary:
+    """Runs each detector; one that raises gives AG900 and leaves its fact at its default."""
+
+    def __init__(self) -> None:
+        self.findings: List[Finding] = []
+
+    def run(self, name: str, fallback: T, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            text = str(exc).splitlines()[0][:200] if str(exc) else ""
+            self.findings.append(
+                Finding(
+                    "AG900",
+                    Severity.WARNING,
+                    None,
+                    f"the {name} detector failed ({type(exc).__name__}"
+                    + (f": {text}" if text else "")
+                    + f"); {name} is unknown",
+                    "state it with --assume, and report this to appsec-guard",
+                )
+            )
+            return fallback
+
+
+def _unknown_runtime() -> Runtime:
+    return Runtime("unknown", Version("0"), "unknown", "unknown")
+
+
 def detect(
     environ: Optional[Mapping[str, str]] = None,
     *,
@@ -37,47 +75,96 @@ def detect(
     modules: Optional[Mapping[str, object]] = None,
     distributions: Optional[Distributions] = None,
     framework_hint: Optional[Framework] = None,
+    probe: Optional[ProbeOptions] = None,
 ) -> Detection:
-    """Detect every fact not in ``assumed`` (see :mod:`appsec_guard.assume` for its keys)."""
-    env = os.environ if environ is None else environ  # read by the settings detector
-    del env
+    """Detect every fact not in ``assumed`` (see :mod:`appsec_guard.assume` for its keys).
+
+    Never raises: a detector that fails gives finding AG900 and its fact's unknown value.
+    ``probe`` sets how the Agent is asked about Remote Configuration (deadline, on/off).
+    """
+    env: Mapping[str, str] = os.environ if environ is None else environ
     assumed = dict(assumed or {})
     mods = sys.modules if modules is None else modules
-    dists = distributions if distributions is not None else Distributions.scan()
+    options = probe if probe is not None else ProbeOptions()
+    boundary = _Boundary()
     evidence: List[Evidence] = []
     findings: List[Finding] = []
+    no_ev: List[Evidence] = []
+    no_findings: List[Finding] = []
+    no_version: Optional[Version] = None
+    no_framework: Optional[Framework] = None
 
-    runtime, ev = detect_runtime()
+    detected_rt, ev = boundary.run("runtime", (_unknown_runtime(), no_ev), detect_runtime)
     runtime = Runtime(
-        implementation=assumed.get("implementation", runtime.implementation),
-        version=assumed.get("python", runtime.version),
-        os=assumed.get("os", runtime.os),
-        arch=assumed.get("arch", runtime.arch),
+        implementation=assumed.get("implementation", detected_rt.implementation),
+        version=assumed.get("python", detected_rt.version),
+        os=assumed.get("os", detected_rt.os),
+        arch=assumed.get("arch", detected_rt.arch),
     )
     evidence.extend(e for e in ev if e.fact not in assumed)
 
+    dists: Optional[Distributions] = distributions
+    if dists is None and not {"ddtrace", "framework"} <= assumed.keys():
+        dists = boundary.run("distributions", None, Distributions.scan)
+
+    ddtrace: Optional[Version] = None
+    ddtrace_version_unknown = False
     if "ddtrace" in assumed:
         ddtrace = assumed["ddtrace"]
-    else:
-        dist = dists.get("ddtrace")
-        ddtrace = dist.version if dist else None
-        evidence.append(
-            Evidence(
-                "ddtrace",
-                dist.location if dist else "installed distributions",
-                str(ddtrace) if ddtrace else "not installed",
-            )
+    elif dists is not None:
+        found = dists
+        ddtrace, ddtrace_version_unknown, ev = boundary.run(
+            "ddtrace", (no_version, False, no_ev), lambda: _ddtrace(found)
         )
+        evidence.extend(ev)
 
+    framework: Optional[Framework] = None
     if "framework" in assumed:
         framework = assumed["framework"]
-    else:
-        framework, ev_fw, fw_findings = detect_framework(mods, dists, framework_hint)
+    elif dists is not None:
+        found = dists
+        framework, ev_fw, fw_findings = boundary.run(
+            "framework",
+            (no_framework, no_ev, no_findings),
+            lambda: detect_framework(mods, found, framework_hint),
+        )
         evidence.extend(ev_fw)
         findings.extend(fw_findings)
 
-    deployment = assumed.get("deployment", "host")
-    remote_config = assumed.get("remote_config", RemoteConfig.UNKNOWN)
+    deployment = "host"
+    if "deployment" in assumed:
+        deployment = assumed["deployment"]
+    else:
+        deployment, ev = boundary.run(
+            "deployment", ("host", no_ev), lambda: detect_deployment(env, root)
+        )
+        evidence.extend(ev)
+
+    settings = boundary.run(
+        "settings", Settings(frozenset(), True), lambda: read_settings(env, ddtrace)
+    )
+    evidence.extend(settings.evidence)
+    findings.extend(settings.findings)
+
+    remote_config = RemoteConfig.UNKNOWN
+    if "remote_config" in assumed:
+        remote_config = assumed["remote_config"]
+    else:
+        dep = deployment
+        remote_config, ev, rc_findings = boundary.run(
+            "remote_config",
+            (RemoteConfig.UNKNOWN, no_ev, no_findings),
+            lambda: detect_remote_config(
+                env,
+                root,
+                deployment=dep,
+                enabled_in_settings=settings.remote_config_enabled,
+                options=options,
+            ),
+        )
+        evidence.extend(ev)
+        findings.extend(rc_findings)
+
     evidence.extend(
         Evidence(key, "assumed", _show(value)) for key, value in sorted(assumed.items())
     )
@@ -89,8 +176,28 @@ def detect(
         deployment=deployment,
         remote_config=remote_config,
         evidence=tuple(evidence),
+        ddtrace_version_unknown=ddtrace_version_unknown,
     )
-    return Detection(stack=stack, findings=tuple(findings))
+    return Detection(
+        stack=stack,
+        requested=settings.requested,
+        findings=tuple(boundary.findings + findings),
+    )
+
+
+def _ddtrace(dists: Distributions) -> Tuple[Optional[Version], bool, List[Evidence]]:
+    """ddtrace's version from its metadata, never by importing it."""
+    dist = dists.get("ddtrace")
+    if dist is None:
+        return None, False, [Evidence("ddtrace", "installed distributions", "not installed")]
+    if dist.version is None:
+        shown = repr(dist.raw_version[:40]) if dist.raw_version else "none"
+        return (
+            None,
+            True,
+            [Evidence("ddtrace", dist.location, f"installed, version unreadable ({shown})")],
+        )
+    return dist.version, False, [Evidence("ddtrace", dist.location, str(dist.version))]
 
 
 def _show(value: Any) -> str:

@@ -11,9 +11,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Iterable, Optional
 
 from packaging.version import InvalidVersion, Version
+
+from ._io import read_text
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
@@ -72,12 +75,20 @@ def _parse_dir(entry: str, dirname: str) -> Optional[Distribution]:
     name, _, rest = stem.partition("-")
     raw = rest.split("-", 1)[0]  # egg-info may carry "-py3.11"
     path = os.path.join(entry, dirname)
-    if not raw:
-        raw = _metadata_version(path)
-    return Distribution(normalize(name), _version(raw), path, raw)
+    version = _version(raw)
+    if version is None:  # no version in the name, or one that does not parse: ask METADATA
+        from_metadata = _metadata_version(path)
+        if from_metadata:
+            raw, version = from_metadata, _version(from_metadata)
+    return Distribution(normalize(name), version, path, raw)
 
 
 def _version(raw: str) -> Optional[Version]:
+    """A PEP 440 version (``2.6.0rc1``, ``1.20.5.dev3+g1a2b3c``); None when it does not parse.
+
+    Wheel installers write ``-`` in a version as ``_`` in the directory name; PEP 440
+    normalisation reads ``_`` as a separator, so ``1.0_rc1`` is ``1.0rc1``.
+    """
     try:
         return Version(raw) if raw else None
     except InvalidVersion:
@@ -85,16 +96,18 @@ def _version(raw: str) -> Optional[Version]:
 
 
 def _metadata_version(path: str) -> str:
+    """The ``Version:`` header of METADATA (PKG-INFO for eggs); "" when there is none.
+
+    Reads at most 64 KiB of a regular file: a FIFO, a link loop or an unreadable file gives "".
+    """
     for filename in ("METADATA", "PKG-INFO"):
         target = os.path.join(path, filename) if os.path.isdir(path) else path
-        try:
-            with open(target, "rb") as fh:
-                for raw_line in fh:
-                    line = raw_line.decode("utf-8", "replace")
-                    if not line.strip():
-                        break  # end of the headers
-                    if line.lower().startswith("version:"):
-                        return line.split(":", 1)[1].strip()
-        except OSError:
+        text = read_text(Path(target), 64 * 1024)
+        if text is None:
             continue
+        for line in text.splitlines():
+            if not line.strip():
+                break  # end of the headers
+            if line.lower().startswith("version:"):
+                return line.split(":", 1)[1].strip()
     return ""

@@ -103,10 +103,10 @@ def test_framework_order_hint_then_modules_then_installed(tmp_path: Path) -> Non
 
 
 def test_unknown_framework_by_name_and_version(tmp_path: Path) -> None:
-    _dist(tmp_path, "tornado-6.4.dist-info")
+    _dist(tmp_path, "pyramid-2.0.2.dist-info")
     dists = Distributions.scan([str(tmp_path)])
     det = detect({}, root=tmp_path, modules={}, distributions=dists, probe=OFF)
-    assert det.stack.framework == Framework("tornado", Version("6.4"))
+    assert det.stack.framework == Framework("pyramid", Version("2.0.2"))
 
 
 def test_requested_and_remote_config_flow_into_the_stack(tmp_path: Path) -> None:

@@ -28,6 +28,10 @@ KNOWN_FRAMEWORKS = (
 # Frameworks another framework imports for its own use: not evidence of what serves the app.
 _BUILT_ON = {"fastapi": "starlette", "litestar": "starlette"}
 
+# Also installed and imported as plain libraries (an HTTP client, an event loop, a toolkit under
+# another framework): evidence only when imported and nothing else is.
+_ALSO_LIBRARIES = frozenset({"aiohttp", "tornado", "starlette"})
+
 
 def detect_framework(
     modules: Mapping[str, object],
@@ -41,6 +45,8 @@ def detect_framework(
     for outer, inner in _BUILT_ON.items():
         if any(m == outer for m, _ in running):
             running = [(m, d) for m, d in running if m != inner]
+    if any(m not in _ALSO_LIBRARIES for m, _ in running):
+        running = [(m, d) for m, d in running if m not in _ALSO_LIBRARIES]
     if running:
         mod, dist_name = running[0]
         fw = _framework(dist_name, dists)
@@ -60,7 +66,9 @@ def detect_framework(
             )
         return fw, evidence, findings
 
-    installed = [dist for _, dist in KNOWN_FRAMEWORKS if dist in dists]
+    installed = [
+        dist for mod, dist in KNOWN_FRAMEWORKS if dist in dists and mod not in _ALSO_LIBRARIES
+    ]
     if len(installed) == 1:
         fw = _framework(installed[0], dists)
         return (

@@ -27,7 +27,9 @@ def _add_pyenv_to_path() -> None:
         if candidates:
             found.append(candidates[-1])
     if found:
-        os.environ["PATH"] = os.pathsep.join([*os.environ.get("PATH", "").split(os.pathsep), *found])
+        os.environ["PATH"] = os.pathsep.join(
+            [*os.environ.get("PATH", "").split(os.pathsep), *found]
+        )
 
 
 _add_pyenv_to_path()

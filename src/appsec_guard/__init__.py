@@ -8,7 +8,8 @@ its stack really supports.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import GuardError
 from .model import (
@@ -89,6 +90,7 @@ def _imported_for_a_submodule() -> bool:
     of them is ``appsec_guard.<something>``, this is a parent import.
     """
     prefix = __name__ + "."
+    frame: Optional[FrameType]
     try:
         frame = sys._getframe(1)
     except (AttributeError, ValueError):  # an interpreter without frames: run the guard
@@ -102,7 +104,7 @@ def _imported_for_a_submodule() -> bool:
                 value = frame.f_locals.get(var)
                 if isinstance(value, str) and value.startswith(prefix):
                     return True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return False
 
 

@@ -17,6 +17,7 @@ stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -70,9 +71,13 @@ def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...
         if upper in SECRET_NAMES:
             if len(value) >= 3:
                 found.add(value)
-        elif _SECRET_NAME.search(upper):
-            if len(value) >= 8 and value.lower() not in _HARMLESS and not value.isdigit():
-                found.add(value)
+        elif (
+            _SECRET_NAME.search(upper)
+            and len(value) >= 8
+            and value.lower() not in _HARMLESS
+            and not value.isdigit()
+        ):
+            found.add(value)
         if upper in _URL_VARS and "@" in value:
             userinfo = value.split("://", 1)[-1].split("@", 1)[0]
             for part in (userinfo, *userinfo.split(":", 1), unquote(userinfo)):
@@ -179,7 +184,11 @@ def events(
     return out
 
 
-_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR}
+_LEVELS = {
+    Severity.INFO: logging.INFO,
+    Severity.WARNING: logging.WARNING,
+    Severity.ERROR: logging.ERROR,
+}
 
 
 def _render(event: Dict[str, Any]) -> str:
@@ -240,14 +249,13 @@ def emit(
             failures.append(exc)
     if not failures:
         return None
-    exc = failures[0]
+    first = failures[0]
     message = redact_text(
-        f"the guard could not log {len(failures)} event(s): {type(exc).__name__}: {exc}", secrets
+        f"the guard could not log {len(failures)} event(s): {type(first).__name__}: {first}",
+        secrets,
     )
-    try:
+    with contextlib.suppress(Exception):  # a closed stderr: nothing more to do
         sys.stderr.write(f"appsec_guard: {message}\n")
-    except Exception:  # a closed stderr: nothing more to do
-        pass
     return Finding(
         "AG901",
         Severity.WARNING,

@@ -15,6 +15,7 @@ internal error becomes a finding (``AG900``/``AG901``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -52,10 +53,8 @@ def _after_fork_in_child() -> None:
     pol, report = STATE.policy, STATE.report
     if report is None or pol is None or pol.off or not pol.log_in_children:
         return
-    try:
+    with contextlib.suppress(Exception):  # never break a fork
         _emit_report(report, pol, list(report.findings), entry="fork", trigger="forked child")
-    except Exception:  # never break a fork
-        pass
 
 
 if hasattr(os, "register_at_fork"):
@@ -99,8 +98,7 @@ def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Fi
 
     stack = Stack(Runtime("unknown", Version("0"), "unknown", "unknown"), None, None)
     verdicts = tuple(
-        Verdict(c, Status.UNKNOWN, required=c in required, reasons=(problem.message,))
-        for c in caps
+        Verdict(c, Status.UNKNOWN, required=c in required, reasons=(problem.message,)) for c in caps
     )
     return Report(stack, verdicts, (problem,))
 
@@ -142,7 +140,9 @@ def _judge(
             environ=environ, required=pol.require, matrix=matrix, framework_hint=framework_hint
         )
     except Exception as exc:
-        report = _unknown_report(pol.require, matrix.capability_ids, guard_failure("detection", exc))
+        report = _unknown_report(
+            pol.require, matrix.capability_ids, guard_failure("detection", exc)
+        )
     findings = pol.problems + tuple(extra) + report.findings
     return report.with_findings(tuple(f for f in findings if f.id not in pol.silence)), pol
 
@@ -176,8 +176,10 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
     """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
     if not pol.strict:
         return None
-    refuse = (Status.UNSUPPORTED, Status.UNKNOWN, Status.BETA) if pol.fail_closed else (
-        Status.UNSUPPORTED,
+    refuse = (
+        (Status.UNSUPPORTED, Status.UNKNOWN, Status.BETA)
+        if pol.fail_closed
+        else (Status.UNSUPPORTED,)
     )
     by_cap: Dict[str, List[Finding]] = {}
     for f in report.findings:
@@ -194,12 +196,15 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
     facts = stack_facts(report)
     lines = [
         f"appsec-guard refused to boot (APPSEC_GUARD_MODE=strict): {len(failing)} requested or "
-        "required Datadog AppSec capabilit" + ("y" if len(failing) == 1 else "ies")
+        "required Datadog AppSec capabilit"
+        + ("y" if len(failing) == 1 else "ies")
         + " will not work on this stack",
         "  stack: " + ", ".join(f"{k}={v}" for k, v in facts.items()),
     ]
     for v in failing:
-        why = [w for w in ("requested" if v.requested else "", "required" if v.required else "") if w]
+        why = [
+            w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
+        ]
         lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
         for f in by_cap[v.capability]:
             if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
@@ -282,8 +287,13 @@ def boot() -> None:
         if STATE.report is not None or STATE.policy is not None:
             return
         run("import")
-        if STATE.policy is not None and not STATE.policy.off:
+        if _active():
             _register_hooks()
+
+
+def _active() -> bool:
+    pol = STATE.policy
+    return pol is not None and not pol.off
 
 
 def _register_hooks() -> None:

@@ -63,7 +63,8 @@ def _load_handler() -> Callable[..., Any]:
             f"{HANDLER_VARIABLE}={target!r} is not 'module.function'; set it to the real "
             "handler, e.g. app.handler"
         )
-    _cold_start()
+    # The app's module first: its logging configuration and framework imports are then in
+    # place, so the guard logs where the app logs and judges what the app runs.
     module = importlib.import_module(module_name.replace("/", "."))
     try:
         real: Callable[..., Any] = getattr(module, func_name)
@@ -71,6 +72,7 @@ def _load_handler() -> Callable[..., Any]:
         raise GuardError(
             f"{HANDLER_VARIABLE}={target!r}: module {module_name!r} has no {func_name!r}"
         ) from None
+    _cold_start()
     return real
 
 

@@ -228,7 +228,9 @@ def _matrix(where: str, value: Any) -> _Parsed:
         return tuple(p for p in value.split(os.pathsep) if p.strip()), None
     names = _names(value)
     if names is None:
-        return None, _invalid(where, value, "is not a file path", "a path to a JSON layer", "ignored")
+        return None, _invalid(
+            where, value, "is not a file path", "a path to a JSON layer", "ignored"
+        )
     return tuple(names), None
 
 

@@ -39,7 +39,9 @@ class RuntimeAPI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _reply(self, code: int, body: bytes = b"", headers: Optional[Dict[str, str]] = None) -> None:
+            def _reply(
+                self, code: int, body: bytes = b"", headers: Optional[Dict[str, str]] = None
+            ) -> None:
                 self.send_response(code)
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -79,7 +81,10 @@ class RuntimeAPI:
                 with api.cond:
                     if path == f"{PREFIX}/init/error":
                         api.init_errors.append(
-                            {"type": self.headers.get("Lambda-Runtime-Function-Error-Type"), "body": body}
+                            {
+                                "type": self.headers.get("Lambda-Runtime-Function-Error-Type"),
+                                "body": body,
+                            }
                         )
                     elif path.startswith(f"{PREFIX}/invocation/") and path.endswith("/response"):
                         api.responses[path.split("/")[-2]] = body

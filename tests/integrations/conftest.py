@@ -67,7 +67,8 @@ def guard_events(text: str, event: Optional[str] = None) -> List[Dict[str, Any]]
     return [
         e
         for e in json_lines(text)
-        if str(e.get("event", "")).startswith("appsec_guard.") and (event is None or e["event"] == event)
+        if str(e.get("event", "")).startswith("appsec_guard.")
+        and (event is None or e["event"] == event)
     ]
 
 

@@ -36,7 +36,9 @@ def test_warn_logs_and_stores_the_report(create_app, caplog):
     assert report.verdict("user_event_tracking").status.value == "unsupported"
     events = [r.appsec_guard for r in caplog.records if hasattr(r, "appsec_guard")]
     ag304 = [e for e in events if e.get("finding_id") == "AG304"]
-    assert ag304 and ag304[0]["severity"] == "error" and ag304[0]["entry"] == "flask"
+    assert ag304
+    assert ag304[0]["severity"] == "error"
+    assert ag304[0]["entry"] == "flask"
     assert events[-1]["event"] == "appsec_guard.summary"
     assert events[-1]["failed"] == ["user_event_tracking"]
 
@@ -50,25 +52,34 @@ def test_requests_run_no_guard_code(create_app):
         assert client.get("/").json["hello"] == "flask"
     assert _process.STATE.runs == runs
     hooks = [app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs]
-    assert not any("appsec_guard" in getattr(f, "__module__", "") for h in hooks for fs in h.values() for f in fs)
+    assert not any(
+        "appsec_guard" in getattr(f, "__module__", "")
+        for h in hooks
+        for fs in h.values()
+        for f in fs
+    )
 
 
 def test_strict_stops_app_creation(create_app):
     with pytest.raises(GuardError) as err:
         create_app({**FAILING, "APPSEC_GUARD_MODE": "strict"})
     text = str(err.value)
-    assert "refused to boot" in text and "[AG304]" in text and "user_event_tracking" in text
+    assert "refused to boot" in text
+    assert "[AG304]" in text
+    assert "user_event_tracking" in text
     assert len(text.splitlines()) > 3
 
 
 def test_code_argument_wins_over_config(create_app):
-    from appsec_guard.contrib.flask import AppSecGuard
     from flask import Flask
+
+    from appsec_guard.contrib.flask import AppSecGuard
 
     app = Flask("x")
     app.config.update({**FAILING, "APPSEC_GUARD_MODE": "strict"})
     guard = AppSecGuard(app, mode="warn")  # code > app.config > environment
-    assert guard.report is not None and not guard.report.ok
+    assert guard.report is not None
+    assert not guard.report.ok
 
 
 def test_off_does_nothing(create_app, caplog):
@@ -95,7 +106,17 @@ def test_real_server(server_factory):
     port = free_port()
     env = child_env({"TEST_APPSEC_GUARD_REQUIRE": "user_event_tracking"}, PROJECTS / "flaskapp")
     server = server_factory(
-        ["-m", "flask", "--app", "flaskapp:create_app", "run", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            "-m",
+            "flask",
+            "--app",
+            "flaskapp:create_app",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env,
         PROJECTS / "flaskapp",
         port,
@@ -107,5 +128,8 @@ def test_real_server(server_factory):
     summaries = guard_events(server.stdout, "appsec_guard.summary")
     assert {a["guard_runs"] for a in answers} == {len(summaries)}, server.stdout
     summary = summaries[-1]
-    assert summary["framework"].startswith("flask==") and summary["failed"] == ["user_event_tracking"]
-    assert any(e["finding_id"] == "AG304" for e in guard_events(server.stdout, "appsec_guard.finding"))
+    assert summary["framework"].startswith("flask==")
+    assert summary["failed"] == ["user_event_tracking"]
+    assert any(
+        e["finding_id"] == "AG304" for e in guard_events(server.stdout, "appsec_guard.finding")
+    )

@@ -52,7 +52,9 @@ def run_function(handler: str, events: List[Any], env: Dict[str, str]) -> Any:
 )
 def test_cold_start_once_then_warm_invocations(handler, env):
     events = [{"n": i} for i in range(WARM)]
-    api, _, out, err = run_function(handler, events, {"APPSEC_GUARD_REQUIRE": "user_event_tracking", **env})
+    api, _, out, err = run_function(
+        handler, events, {"APPSEC_GUARD_REQUIRE": "user_event_tracking", **env}
+    )
     assert not api.init_errors, err
     assert len(api.responses) == WARM, err
     answers = sorted(api.responses.values(), key=lambda a: a["echo"]["n"])
@@ -82,14 +84,18 @@ def test_strict_fails_the_cold_start_as_an_init_error(handler, env):
 
 
 def test_redirect_without_target_is_an_init_error_with_a_clear_message():
-    api, code, _, _ = run_function("appsec_guard.aws_lambda.handler", [{"n": 0}], {})
+    api, _code, _, _ = run_function("appsec_guard.aws_lambda.handler", [{"n": 0}], {})
     [init_error] = api.init_errors
-    assert "APPSEC_GUARD_LAMBDA_HANDLER='' is not 'module.function'" in init_error["body"]["errorMessage"]
+    assert (
+        "APPSEC_GUARD_LAMBDA_HANDLER='' is not 'module.function'"
+        in init_error["body"]["errorMessage"]
+    )
 
 
 def test_off_runs_nothing():
     api, _, out, _ = run_function("decorated.handler", [{"n": 0}], {"APPSEC_GUARD_MODE": "off"})
-    assert api.responses and guard_events(out) == []
+    assert api.responses
+    assert guard_events(out) == []
 
 
 def test_decorator_keeps_signature_and_return(fresh_state, monkeypatch):
@@ -103,5 +109,6 @@ def test_decorator_keeps_signature_and_return(fresh_state, monkeypatch):
 
     wrapped = appsec_guard.lambda_handler(handler)
     assert inspect.signature(wrapped) == inspect.signature(handler)
-    assert wrapped.__name__ == "handler" and wrapped.__doc__ == "doc"
+    assert wrapped.__name__ == "handler"
+    assert wrapped.__doc__ == "doc"
     assert wrapped({"a": 1}) == {"got": {"a": 1}}

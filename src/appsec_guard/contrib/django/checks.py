@@ -28,8 +28,7 @@ def guard_findings(app_configs: Any = None, **kwargs: Any) -> List[Any]:
         return []
     return [
         _LEVELS[f.severity](
-            (f"[{f.severity.value}] {f.message}")
-            + (f" [{f.capability}]" if f.capability else ""),
+            (f"[{f.severity.value}] {f.message}") + (f" [{f.capability}]" if f.capability else ""),
             hint=f.remediation or None,
             id=f.id,
         )

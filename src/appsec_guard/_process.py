@@ -276,7 +276,11 @@ def check(refresh: bool = False) -> Report:
     report = STATE.report
     if report is not None and not refresh:
         return report
-    result = run("check", force=True, only_new=refresh)
+    with STATE.lock:  # many threads at once: the first runs, the others get its report
+        report = STATE.report
+        if report is not None and not refresh:
+            return report
+        result = run("check", force=True, only_new=refresh)
     assert result is not None  # force=True always judges
     return result
 

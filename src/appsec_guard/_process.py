@@ -1,0 +1,347 @@
+"""The guard's state in this process: one run at boot, a cached report, fork and thread safety.
+
+Every entry point (``import appsec_guard``, the Django app, the Flask extension, the Lambda
+wrapper, :func:`appsec_guard.check`) calls :func:`run`, which reads the policy, detects,
+judges, logs and, in strict mode, raises :class:`GuardError`. Nothing else can leave it: an
+internal error becomes a finding (``AG900``/``AG901``).
+
+- Threads: one re-entrant lock around a run; :func:`check` returns the cached report.
+- Fork: the pid of the run is recorded; a forked child (a gunicorn worker of a preloaded
+  master) inherits the report and does not log it again unless
+  ``APPSEC_GUARD_LOG_IN_CHILDREN=true``. The lock is re-created in the child.
+- Later framework imports: wrapt post-import hooks for Django and Flask re-judge once the
+  framework is imported and log only the findings that changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+
+from . import policy as _policy
+from .errors import GuardError
+from .model import Finding, Framework, Report, Severity, Stack, Status
+
+_FRAMEWORK_MODULES = ("django", "flask")
+_GUARD_FAILURES = ("AG700", "AG701", "AG900", "AG901")
+_Key = Tuple[str, Optional[str], str, str]
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.report: Optional[Report] = None
+        self.policy: Optional[_policy.Policy] = None
+        self.pid = 0
+        self.emitted_pid = 0
+        self.emitted: Set[_Key] = set()
+        self.runs = 0  # guard runs in this process: tests and benchmarks count them
+        self.integration: Optional[str] = None
+        self.hooks: Set[str] = set()  # frameworks whose import hook is registered
+        self.hooked: Set[str] = set()  # frameworks whose import hook has fired
+
+
+STATE = _State()
+
+
+def _after_fork_in_child() -> None:
+    STATE.lock = threading.RLock()  # the parent's lock may have been held by another thread
+    pol, report = STATE.policy, STATE.report
+    if report is None or pol is None or pol.off or not pol.log_in_children:
+        return
+    with contextlib.suppress(Exception):  # never break a fork
+        _emit_report(report, pol, list(report.findings), entry="fork", trigger="forked child")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _key(f: Finding) -> _Key:
+    return (f.id, f.capability, f.message, f.severity.value)
+
+
+def _framework_version(name: str) -> Framework:
+    """The running framework as an integration knows it (read from metadata, not imported)."""
+    try:
+        from packaging.version import Version
+
+        from .detect.distributions import Distributions
+
+        dist = Distributions.scan().get(name)
+        version: Optional[Version] = dist.version if dist else None
+    except Exception:
+        version = None
+    return Framework(name, version)
+
+
+def guard_failure(source: str, exc: BaseException) -> Finding:
+    from ._emit import redact_text
+
+    return Finding(
+        "AG900",
+        Severity.WARNING,
+        None,
+        redact_text(f"{source} failed: {type(exc).__name__}: {exc}"),
+        "report this to appsec-guard's maintainers; the facts it decides are judged unknown",
+    )
+
+
+def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Finding) -> Report:
+    from packaging.version import Version
+
+    from .model import Runtime, Verdict
+
+    stack = Stack(Runtime("unknown", Version("0"), "unknown", "unknown"), None, None)
+    verdicts = tuple(
+        Verdict(c, Status.UNKNOWN, required=c in required, reasons=(problem.message,)) for c in caps
+    )
+    return Report(stack, verdicts, (problem,))
+
+
+def _judge(
+    pol: _policy.Policy,
+    framework_hint: Optional[Framework],
+    environ: Optional[Mapping[str, str]],
+) -> Tuple[Report, _policy.Policy]:
+    from . import matrix as _matrix
+
+    extra: List[Finding] = []
+    try:
+        matrix = _matrix.load()
+    except Exception as exc:  # the shipped matrix itself: nothing to judge with
+        problem = guard_failure("loading the shipped matrix", exc)
+        return _unknown_report(pol.require, (), problem), pol
+    if pol.matrix:
+        try:
+            matrix = _matrix.load([Path(p) for p in pol.matrix])
+        except Exception as exc:
+            from ._emit import redact_text
+
+            extra.append(
+                Finding(
+                    "AG701",
+                    Severity.WARNING,
+                    None,
+                    redact_text(f"{pol.origin('matrix')}: {exc}; using the shipped matrix"),
+                    f"fix the file (appsec-guard matrix --format json prints a valid layer) "
+                    f"or unset {pol.origin('matrix')}",
+                )
+            )
+    pol = pol.with_capabilities(matrix.capability_ids)
+    try:
+        from .guard import assess
+
+        report = assess(
+            environ=environ, required=pol.require, matrix=matrix, framework_hint=framework_hint
+        )
+    except Exception as exc:
+        report = _unknown_report(
+            pol.require, matrix.capability_ids, guard_failure("detection", exc)
+        )
+    findings = pol.problems + tuple(extra) + report.findings
+    return report.with_findings(tuple(f for f in findings if f.id not in pol.silence)), pol
+
+
+def _emit_report(
+    report: Report,
+    pol: _policy.Policy,
+    findings: List[Finding],
+    *,
+    entry: str,
+    trigger: Optional[str] = None,
+) -> Report:
+    from ._emit import emit
+
+    problem = emit(
+        report,
+        findings,
+        mode=pol.mode,
+        entry=entry,
+        trigger=trigger,
+        silenced=sorted(pol.silence),
+    )
+    STATE.emitted.update(_key(f) for f in findings)
+    STATE.emitted_pid = os.getpid()
+    if problem is not None:
+        report = report.with_findings((*report.findings, problem))
+    return report
+
+
+def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
+    """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
+    if not pol.strict:
+        return None
+    refuse = (
+        (Status.UNSUPPORTED, Status.UNKNOWN, Status.BETA)
+        if pol.fail_closed
+        else (Status.UNSUPPORTED,)
+    )
+    by_cap: Dict[str, List[Finding]] = {}
+    for f in report.findings:
+        if f.capability:
+            by_cap.setdefault(f.capability, []).append(f)
+    failing = [
+        v for v in report.verdicts if v.wanted and v.status in refuse and by_cap.get(v.capability)
+    ]
+    own = [f for f in report.findings if f.id in _GUARD_FAILURES] if pol.fail_closed else []
+    if not failing and not own:
+        return None
+    from ._emit import redact_text, stack_facts
+
+    facts = stack_facts(report)
+    lines = [
+        f"appsec-guard refused to boot (APPSEC_GUARD_MODE=strict): {len(failing)} requested or "
+        "required Datadog AppSec capabilit"
+        + ("y" if len(failing) == 1 else "ies")
+        + " will not work on this stack",
+        "  stack: " + ", ".join(f"{k}={v}" for k, v in facts.items()),
+    ]
+    for v in failing:
+        why = [
+            w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
+        ]
+        lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
+        for f in by_cap[v.capability]:
+            if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
+                continue
+            lines.append(f"      [{f.id}] {f.message}")
+            if f.remediation:
+                lines.append(f"        fix: {f.remediation}")
+    for f in own:
+        lines.append(f"  - [{f.id}] {f.message}")
+        if f.remediation:
+            lines.append(f"        fix: {f.remediation}")
+    lines.append(
+        "  To boot anyway: silence a finding (APPSEC_GUARD_SILENCE=<id>) or set "
+        "APPSEC_GUARD_MODE=warn to log instead of refusing."
+    )
+    return GuardError(redact_text("\n".join(lines)), report)
+
+
+def run(
+    entry: str,
+    *,
+    code: Optional[Mapping[str, Any]] = None,
+    settings: Optional[Mapping[str, Any]] = None,
+    settings_label: str = "settings",
+    framework_hint: Optional[Framework] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    only_new: bool = False,
+    trigger: Optional[str] = None,
+    force: bool = False,
+) -> Optional[Report]:
+    """One guard run. Returns None in off mode (unless ``force``: judge, but log nothing).
+
+    Raises only GuardError (strict mode).
+    """
+    with STATE.lock:
+        STATE.runs += 1
+        try:
+            pol = _policy.resolve(code, settings, environ, settings_label=settings_label)
+        except Exception as exc:  # pragma: no cover - resolve is written not to raise
+            pol = _policy.Policy(problems=(guard_failure("reading the policy", exc),))
+        if pol.off and not force:
+            STATE.policy = pol
+            return None
+        try:
+            report, pol = _judge(pol, framework_hint, environ)
+        except Exception as exc:  # pragma: no cover - _judge is written not to raise
+            report = _unknown_report(pol.require, (), guard_failure("the guard", exc))
+        STATE.report, STATE.policy, STATE.pid = report, pol, os.getpid()
+        if entry in ("django", "flask", "lambda"):
+            STATE.integration = entry
+        if pol.off:
+            return report
+        try:
+            findings = list(report.findings)
+            if only_new:
+                findings = [f for f in findings if _key(f) not in STATE.emitted]
+            report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
+            STATE.report = report
+        except Exception:  # pragma: no cover - emit is written not to raise
+            pass
+        error = refusal(report, pol)
+        if error is not None:
+            raise error
+        return report
+
+
+def check(refresh: bool = False) -> Report:
+    """The report of this process: cached after the first run; ``refresh=True`` runs again."""
+    report = STATE.report
+    if report is not None and not refresh:
+        return report
+    with STATE.lock:  # many threads at once: the first runs, the others get its report
+        report = STATE.report
+        if report is not None and not refresh:
+            return report
+        result = run("check", force=True, only_new=refresh)
+    assert result is not None  # force=True always judges
+    return result
+
+
+def boot() -> None:
+    """The run of ``import appsec_guard``: once per process, then framework import hooks."""
+    with STATE.lock:
+        if STATE.report is not None or STATE.policy is not None:
+            return
+        run("import")
+        if _active():
+            _register_hooks()
+
+
+def _active() -> bool:
+    pol = STATE.policy
+    return pol is not None and not pol.off
+
+
+def _register_hooks() -> None:
+    try:
+        missing = [m for m in _FRAMEWORK_MODULES if m not in sys.modules and m not in STATE.hooks]
+        if not missing:
+            return
+        from importlib.util import find_spec
+
+        installed = [m for m in missing if find_spec(m) is not None]
+        if not installed:
+            return
+        import wrapt
+
+        for name in installed:
+            STATE.hooks.add(name)
+            wrapt.register_post_import_hook(_on_framework_import, name)
+    except Exception:  # no hooks: the framework is judged as installed, not as imported
+        pass
+
+
+def _on_framework_import(module: Any) -> None:
+    """wrapt post-import hook: the app imported Django or Flask after ``import appsec_guard``."""
+    name = getattr(module, "__name__", "?")
+    with STATE.lock:
+        pol = STATE.policy
+        if (
+            name in STATE.hooked
+            or STATE.integration is not None
+            or pol is None
+            or pol.off
+            or STATE.pid != os.getpid()
+        ):
+            return
+        STATE.hooked.add(name)
+        try:
+            run("import", only_new=True, trigger=f"{name} imported")
+        except GuardError:
+            raise  # strict: a capability that fails with this framework stops the boot here
+        except Exception:  # pragma: no cover - run raises only GuardError
+            pass
+
+
+def reset_for_tests() -> None:
+    """Forget everything (tests only)."""
+    global STATE
+    STATE = _State()

@@ -1,0 +1,1 @@
+"""Integrations with web frameworks. Each imports its framework only inside itself."""

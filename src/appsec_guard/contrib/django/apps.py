@@ -1,0 +1,44 @@
+"""The guard's Django AppConfig."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
+
+from ...errors import GuardError
+
+
+class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
+    name = "appsec_guard.contrib.django"
+    label = "appsec_guard"
+    verbose_name = "appsec-guard"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from django.core import checks as django_checks
+
+        from ... import _process
+        from . import checks
+
+        conf = getattr(settings, "APPSEC_GUARD", None) or {}
+        if not isinstance(conf, dict):
+            conf = {"settings.APPSEC_GUARD": conf}  # reported as an unknown key (AG700)
+        # SILENCED_SYSTEM_CHECKS silences the guard's ids in its logs and strict mode too.
+        django_silenced = [
+            i for i in getattr(settings, "SILENCED_SYSTEM_CHECKS", ()) if str(i).startswith("AG")
+        ]
+        if django_silenced:
+            conf = dict(conf)
+            own = conf.get("silence") or []
+            own = own.split(",") if isinstance(own, str) else list(own)
+            conf["silence"] = [*own, *django_silenced]
+        try:
+            checks.REPORT = _process.run(
+                "django",
+                settings=conf,
+                settings_label="settings.APPSEC_GUARD",
+                framework_hint=_process._framework_version("django"),
+            )
+        except GuardError as exc:
+            raise ImproperlyConfigured(str(exc)) from exc
+        django_checks.register(checks.guard_findings, "appsec_guard")

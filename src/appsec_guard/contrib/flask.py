@@ -1,0 +1,76 @@
+"""The Flask extension: ``AppSecGuard(app)`` or ``guard.init_app(app)`` in an app factory.
+
+The guard runs once in ``init_app`` (app creation), with Flask as the framework and the
+``APPSEC_GUARD_*`` keys of ``app.config`` as the policy; the report is stored in
+``app.extensions["appsec_guard"]`` (None in off mode). No request hook is installed.
+``flask appsec-guard check`` prints the report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .. import _process
+from ..model import Report
+
+EXTENSION = "appsec_guard"
+_PREFIX = "APPSEC_GUARD_"
+
+cli = AppGroup("appsec-guard", help="appsec-guard: Datadog AppSec compatibility of this app.")
+
+
+class AppSecGuard:
+    """``AppSecGuard(app, mode="strict", require=["threat_protection"])``.
+
+    Keyword arguments are the policy in code (they win over ``app.config`` and the
+    environment). In strict mode ``init_app`` raises GuardError and the app is not created.
+    """
+
+    def __init__(self, app: Optional[Flask] = None, **policy: Any) -> None:
+        self.policy: Dict[str, Any] = policy
+        self.report: Optional[Report] = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        conf = {
+            key[len(_PREFIX) :].lower(): value
+            for key, value in app.config.items()
+            if key.startswith(_PREFIX) and key != "APPSEC_GUARD_LAMBDA_HANDLER"
+        }
+        self.report = _process.run(
+            "flask",
+            code=self.policy,
+            settings=conf,
+            settings_label="app.config",
+            framework_hint=_process._framework_version("flask"),
+        )
+        app.extensions[EXTENSION] = self.report
+        app.cli.add_command(cli)
+
+
+@cli.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("-v", "--verbose", is_flag=True, help="also show info findings")
+def check_command(fmt: str, verbose: bool) -> None:
+    """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
+    from .._emit import redact_text
+    from ..render import report_text
+
+    report: Optional[Report] = current_app.extensions.get(EXTENSION)
+    if report is None:  # off mode at boot: the command is an explicit request to judge
+        report = _process.run(
+            "flask", framework_hint=_process._framework_version("flask"), force=True
+        )
+    assert report is not None
+    if fmt == "json":
+        click.echo(redact_text(json.dumps(report.to_dict(), indent=2)))
+    else:
+        click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
+    if not report.ok:
+        click.get_current_context().exit(1)

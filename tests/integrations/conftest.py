@@ -1,0 +1,154 @@
+"""Helpers for the integration tests: fresh interpreters, free loopback ports, JSON log lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+import pytest
+
+from appsec_guard import _process
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+PROJECTS = ROOT / "tests" / "projects"
+LAYER_99 = PROJECTS / "api_security_needs_99.json"
+PYTHON = sys.executable
+
+
+def child_env(extra: Optional[Mapping[str, str]] = None, *paths: Path) -> Dict[str, str]:
+    """The environment of a child interpreter: the guard's src and the project importable,
+    and none of the parent's APPSEC_GUARD_* / DD_* settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APPSEC_GUARD_", "DD_", "TEST_", "AWS_", "DJANGO_", "FLASK_"))
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(PROJECTS), *map(str, paths)])
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_py(
+    args: Sequence[str], env: Mapping[str, str], cwd: Optional[Path] = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, *args],
+        env=dict(env),
+        cwd=str(cwd or ROOT),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> List[Dict[str, Any]]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def guard_events(text: str, event: Optional[str] = None) -> List[Dict[str, Any]]:
+    return [
+        e
+        for e in json_lines(text)
+        if str(e.get("event", "")).startswith("appsec_guard.")
+        and (event is None or e["event"] == event)
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 10) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback only
+        return json.loads(resp.read())
+
+
+class Server:
+    """A server in a subprocess, stopped and reaped on exit."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: Path, port: int) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [PYTHON, *args],
+            env=dict(env),
+            cwd=str(cwd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stdout = ""
+        self.stderr = ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError(f"server exited: {self.proc.returncode}\n{self.stderr}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("server did not start")
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        out, err = self.proc.communicate(timeout=10)
+        self.stdout += out or ""
+        self.stderr += err or ""
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Any]:
+    servers: List[Server] = []
+
+    def start(args: Sequence[str], env: Mapping[str, str], cwd: Path, port: int) -> Server:
+        server = Server(args, env, cwd, port)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    try:
+        yield start
+    finally:
+        for s in servers:
+            s.stop()
+
+
+@pytest.fixture
+def fresh_state() -> Iterator[None]:
+    """In-process tests: start from a process where the guard has not run."""
+    _process.reset_for_tests()
+    try:
+        yield
+    finally:
+        _process.reset_for_tests()

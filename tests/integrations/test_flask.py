@@ -1,0 +1,135 @@
+"""The Flask extension: the real app factory, test client, FlaskCliRunner, a real server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from appsec_guard import GuardError, _process
+
+from .conftest import PROJECTS, child_env, free_port, get_json, guard_events
+
+FAILING = {"APPSEC_GUARD_REQUIRE": "user_event_tracking"}  # no auth integration for Flask
+
+
+@pytest.fixture
+def create_app(monkeypatch, fresh_state):
+    monkeypatch.syspath_prepend(str(PROJECTS / "flaskapp"))
+    monkeypatch.syspath_prepend(str(PROJECTS))
+    for name in [k for k in list(sys.modules) if k.startswith("APPSEC_GUARD_")]:
+        monkeypatch.delenv(name, raising=False)
+    import flaskapp
+    import structlog
+
+    structlog.reset_defaults()  # the in-process tests read stdlib records (caplog)
+    return flaskapp.create_app
+
+
+def test_warn_logs_and_stores_the_report(create_app, caplog):
+    caplog.set_level(logging.INFO, logger="appsec_guard")
+    app = create_app(FAILING)
+    report = app.extensions["appsec_guard"]
+    assert report.stack.framework.name == "flask"
+    assert report.verdict("user_event_tracking").status.value == "unsupported"
+    events = [r.appsec_guard for r in caplog.records if hasattr(r, "appsec_guard")]
+    ag304 = [e for e in events if e.get("finding_id") == "AG304"]
+    assert ag304
+    assert ag304[0]["severity"] == "error"
+    assert ag304[0]["entry"] == "flask"
+    assert events[-1]["event"] == "appsec_guard.summary"
+    assert events[-1]["failed"] == ["user_event_tracking"]
+
+
+def test_requests_run_no_guard_code(create_app):
+    app = create_app(FAILING)
+    runs = _process.STATE.runs
+    assert runs == 1
+    client = app.test_client()
+    for _ in range(50):
+        assert client.get("/").json["hello"] == "flask"
+    assert _process.STATE.runs == runs
+    hooks = [app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs]
+    assert not any(
+        "appsec_guard" in getattr(f, "__module__", "")
+        for h in hooks
+        for fs in h.values()
+        for f in fs
+    )
+
+
+def test_strict_stops_app_creation(create_app):
+    with pytest.raises(GuardError) as err:
+        create_app({**FAILING, "APPSEC_GUARD_MODE": "strict"})
+    text = str(err.value)
+    assert "refused to boot" in text
+    assert "[AG304]" in text
+    assert "user_event_tracking" in text
+    assert len(text.splitlines()) > 3
+
+
+def test_code_argument_wins_over_config(create_app):
+    from flask import Flask
+
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    app = Flask("x")
+    app.config.update({**FAILING, "APPSEC_GUARD_MODE": "strict"})
+    guard = AppSecGuard(app, mode="warn")  # code > app.config > environment
+    assert guard.report is not None
+    assert not guard.report.ok
+
+
+def test_off_does_nothing(create_app, caplog):
+    caplog.set_level(logging.INFO, logger="appsec_guard")
+    app = create_app({**FAILING, "APPSEC_GUARD_MODE": "off"})
+    assert app.extensions["appsec_guard"] is None
+    assert not [r for r in caplog.records if r.name == "appsec_guard"]
+
+
+def test_cli_command(create_app):
+    app = create_app(FAILING)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["appsec-guard", "check", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.output)
+    assert doc["capabilities"]["user_event_tracking"]["status"] == "unsupported"
+    ok = create_app({}).test_cli_runner().invoke(args=["appsec-guard", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "flask==" in ok.output
+
+
+@pytest.mark.slow
+def test_real_server(server_factory):
+    port = free_port()
+    env = child_env({"TEST_APPSEC_GUARD_REQUIRE": "user_event_tracking"}, PROJECTS / "flaskapp")
+    server = server_factory(
+        [
+            "-m",
+            "flask",
+            "--app",
+            "flaskapp:create_app",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env,
+        PROJECTS / "flaskapp",
+        port,
+    )
+    answers = [get_json(server.url("/")) for _ in range(20)]
+    server.stop()
+    # `flask run` builds the app once per load (each a guard run with its summary);
+    # twenty requests add no run.
+    summaries = guard_events(server.stdout, "appsec_guard.summary")
+    assert {a["guard_runs"] for a in answers} == {len(summaries)}, server.stdout
+    summary = summaries[-1]
+    assert summary["framework"].startswith("flask==")
+    assert summary["failed"] == ["user_event_tracking"]
+    assert any(
+        e["finding_id"] == "AG304" for e in guard_events(server.stdout, "appsec_guard.finding")
+    )

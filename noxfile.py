@@ -16,6 +16,8 @@ PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
+# The stdlib venv of each interpreter: current virtualenv releases no longer seed pip into 3.8.
+nox.options.default_venv_backend = "venv"
 
 
 def _add_pyenv_to_path() -> None:

@@ -21,7 +21,8 @@ nox.options.default_venv_backend = "venv"
 
 
 def _add_pyenv_to_path() -> None:
-    """Let nox find pyenv's interpreters as python3.X without pyenv's shims."""
+    """Let nox find pyenv's interpreters as python3.X. They go first on PATH: pyenv's shims
+    answer only for the active version and would shadow the others."""
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     found = []
     for version in PYTHONS:
@@ -30,7 +31,7 @@ def _add_pyenv_to_path() -> None:
             found.append(candidates[-1])
     if found:
         os.environ["PATH"] = os.pathsep.join(
-            [*os.environ.get("PATH", "").split(os.pathsep), *found]
+            [*found, *os.environ.get("PATH", "").split(os.pathsep)]
         )
 
 

@@ -36,6 +36,12 @@ def _moved(old: Version, new: Version) -> str:
     return "raised" if new > old else "lowered"
 
 
+def _gained_lost(old: Iterable[str], new: Iterable[str]) -> Tuple[List[str], List[str]]:
+    """What ``new`` has that ``old`` had not, and the reverse; each sorted."""
+    before, after = set(old), set(new)
+    return sorted(after - before), sorted(before - after)
+
+
 def _names(matrix: Matrix, caps: Iterable[str]) -> str:
     names = []
     for cap in sorted(caps):
@@ -106,63 +112,44 @@ def _capabilities(old: Matrix, new: Matrix) -> List[Change]:
             else:
                 text = f"{cap.name} is now {_cap_floor(cap)} (was {_cap_floor(was)})"
             out.append(Change("changed", "capability", cid, text))
-        if set(was.requires) != set(cap.requires):
-            for dep in sorted(set(cap.requires) - set(was.requires)):
-                out.append(
-                    Change(
-                        "changed", "capability", cid, f"{cap.name} now needs {_names(new, [dep])}"
-                    )
-                )
-            for dep in sorted(set(was.requires) - set(cap.requires)):
-                out.append(
-                    Change(
-                        "changed",
-                        "capability",
-                        cid,
-                        f"{cap.name} no longer needs {_names(old, [dep])}",
-                    )
-                )
+        gained, lost = _gained_lost(was.requires, cap.requires)
+        out += [
+            Change("changed", "capability", cid, f"{cap.name} now needs {_names(new, [d])}")
+            for d in gained
+        ]
+        out += [
+            Change("changed", "capability", cid, f"{cap.name} no longer needs {_names(old, [d])}")
+            for d in lost
+        ]
     for cid, cap in a.items():
         if cid not in b:
             out.append(Change("removed", "capability", cid, f"capability removed: {cap.name}"))
-    for cid in sorted(new.remote_config_required_by - old.remote_config_required_by):
-        out.append(
-            Change(
-                "changed",
-                "remote_configuration",
-                cid,
-                f"{_names(new, [cid])} now requires Remote Configuration",
-            )
-        )
-    for cid in sorted(old.remote_config_required_by - new.remote_config_required_by):
-        out.append(
-            Change(
-                "changed",
-                "remote_configuration",
-                cid,
-                f"{_names(old, [cid])} no longer requires Remote Configuration",
-            )
-        )
+    gained, lost = _gained_lost(old.remote_config_required_by, new.remote_config_required_by)
+    area = "remote_configuration"
+    out += [
+        Change("changed", area, c, f"{_names(new, [c])} now requires Remote Configuration")
+        for c in gained
+    ]
+    out += [
+        Change("changed", area, c, f"{_names(old, [c])} no longer requires Remote Configuration")
+        for c in lost
+    ]
     return out
 
 
 def _deployments(old: Matrix, new: Matrix) -> List[Change]:
     out = []
-    for cid in sorted(new.deployment_capabilities - old.deployment_capabilities):
-        out.append(
-            Change(
-                "added", "deployment", cid, f"deployment types now listed for {_names(new, [cid])}"
-            )
+    gained, lost = _gained_lost(old.deployment_capabilities, new.deployment_capabilities)
+    out += [
+        Change("added", "deployment", c, f"deployment types now listed for {_names(new, [c])}")
+        for c in gained
+    ]
+    out += [
+        Change(
+            "removed", "deployment", c, f"deployment types no longer listed for {_names(old, [c])}"
         )
-    for cid in sorted(old.deployment_capabilities - new.deployment_capabilities):
-        out.append(
-            Change(
-                "removed",
-                "deployment",
-                cid,
-                f"deployment types no longer listed for {_names(old, [cid])}",
-            )
-        )
+        for c in lost
+    ]
     a, b = _keyed(old.deployments, lambda d: d.id), _keyed(new.deployments, lambda d: d.id)
     for did, dep in b.items():
         if did not in a:
@@ -176,28 +163,23 @@ def _deployments(old: Matrix, new: Matrix) -> List[Change]:
             )
             continue
         was = a[did]
-        for cid in sorted(dep.supports - was.supports):
-            out.append(
-                Change(
-                    "changed", "deployment", did, f"{dep.name} now supports {_names(new, [cid])}"
-                )
+        gained, lost = _gained_lost(was.supports, dep.supports)
+        out += [
+            Change("changed", "deployment", did, f"{dep.name} now supports {_names(new, [c])}")
+            for c in gained
+        ]
+        out += [
+            Change(
+                "changed", "deployment", did, f"{dep.name} no longer supports {_names(old, [c])}"
             )
-        for cid in sorted(was.supports - dep.supports):
-            out.append(
-                Change(
-                    "changed",
-                    "deployment",
-                    did,
-                    f"{dep.name} no longer supports {_names(old, [cid])}",
-                )
-            )
+            for c in lost
+        ]
     for did, dep in a.items():
         if did not in b:
             out.append(Change("removed", "deployment", did, f"deployment type removed: {dep.name}"))
-    for did in sorted(new.no_remote_config_deployments - old.no_remote_config_deployments):
-        out.append(Change("changed", "deployment", did, f"{did} has no Remote Configuration"))
-    for did in sorted(old.no_remote_config_deployments - new.no_remote_config_deployments):
-        out.append(Change("changed", "deployment", did, f"{did} now has Remote Configuration"))
+    gained, lost = _gained_lost(old.no_remote_config_deployments, new.no_remote_config_deployments)
+    out += [Change("changed", "deployment", d, f"{d} has no Remote Configuration") for d in gained]
+    out += [Change("changed", "deployment", d, f"{d} now has Remote Configuration") for d in lost]
     return out
 
 
@@ -291,46 +273,35 @@ def _frameworks(old: Matrix, new: Matrix) -> List[Change]:
                     f"from {was.min_version} to {fw.min_version}",
                 )
             )
-        for cid in sorted(fw.supports - was.supports):
-            out.append(
-                Change("changed", "framework", fid, f"{fw.name} now supports {_names(new, [cid])}")
-            )
-        for cid in sorted(was.supports - fw.supports):
-            out.append(
-                Change(
-                    "changed",
-                    "framework",
-                    fid,
-                    f"{fw.name} no longer supports {_names(old, [cid])}",
-                )
-            )
-        for cav in fw.caveats:
-            if cav not in was.caveats:
-                out.append(Change("changed", "framework", fid, f"{fw.name}: new caveat: {cav}"))
-        for cav in was.caveats:
-            if cav not in fw.caveats:
-                out.append(Change("changed", "framework", fid, f"{fw.name}: caveat lifted: {cav}"))
+        gained, lost = _gained_lost(was.supports, fw.supports)
+        out += [
+            Change("changed", "framework", fid, f"{fw.name} now supports {_names(new, [c])}")
+            for c in gained
+        ]
+        out += [
+            Change("changed", "framework", fid, f"{fw.name} no longer supports {_names(old, [c])}")
+            for c in lost
+        ]
+        gained, lost = _gained_lost(was.caveats, fw.caveats)
+        out += [Change("changed", "framework", fid, f"{fw.name}: new caveat: {c}") for c in gained]
+        out += [Change("changed", "framework", fid, f"{fw.name}: caveat lifted: {c}") for c in lost]
     for fid, fw in a.items():
         if fid not in b:
             out.append(Change("removed", "framework", fid, f"framework removed: {fw.name}"))
-    for cid in sorted(new.all_framework_capabilities - old.all_framework_capabilities):
-        out.append(
-            Change(
-                "added",
-                "framework",
-                cid,
-                f"{_names(new, [cid])} is now supported on all frameworks",
-            )
+    gained, lost = _gained_lost(old.all_framework_capabilities, new.all_framework_capabilities)
+    out += [
+        Change("added", "framework", c, f"{_names(new, [c])} is now supported on all frameworks")
+        for c in gained
+    ]
+    out += [
+        Change(
+            "removed",
+            "framework",
+            c,
+            f"{_names(old, [c])} is no longer supported on all frameworks",
         )
-    for cid in sorted(old.all_framework_capabilities - new.all_framework_capabilities):
-        out.append(
-            Change(
-                "removed",
-                "framework",
-                cid,
-                f"{_names(old, [cid])} is no longer supported on all frameworks",
-            )
-        )
+        for c in lost
+    ]
     return out
 
 

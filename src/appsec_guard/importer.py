@@ -279,6 +279,15 @@ class _Importer:
         self.problem(line, f"column {column!r}: {cell!r} is neither a check mark nor empty")
         return None
 
+    def marked(
+        self, line: int, caps: Sequence[Optional[str]], columns: Sequence[str], cells: Sequence[str]
+    ) -> Optional[List[str]]:
+        """The capabilities a row checks, or None (each bad cell reported) if one is unreadable."""
+        marks = [self.checked(line, col, cell) for col, cell in zip(columns, cells)]
+        if any(m is None for m in marks):
+            return None
+        return [cap for cap, mark in zip(caps, marks) if mark and cap]
+
     def capabilities(self, table: _Table) -> List[Dict[str, Any]]:
         out = []
         for line, raw in table.rows:
@@ -325,14 +334,8 @@ class _Importer:
             if row is None:
                 continue
             name = _plain(row[0])
-            supports = []
-            readable = True
-            for cap, col, cell in zip(caps, table.header[1:], row[1:]):
-                mark = self.checked(line, col, cell)
-                readable = readable and mark is not None
-                if mark and cap:
-                    supports.append(cap)
-            if not readable:
+            supports = self.marked(line, caps, table.header[1:], row[1:])
+            if supports is None:
                 self.problem(line, f"deployment {name!r}: skipped")
                 continue
             rows.append(
@@ -430,14 +433,8 @@ class _Importer:
             except InvalidVersion:
                 self.problem(line, f"framework {name!r}: {row[1]!r} is not a version: skipped")
                 continue
-            supports = []
-            readable = True
-            for cap, col, cell in zip(caps, table.header[2:], row[2:]):
-                mark = self.checked(line, col, cell)
-                readable = readable and mark is not None
-                if mark and cap:
-                    supports.append(cap)
-            if not readable:
+            supports = self.marked(line, caps, table.header[2:], row[2:])
+            if supports is None:
                 self.problem(line, f"framework {name!r}: skipped")
                 continue
             rows.append(

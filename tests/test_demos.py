@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from demo_apps import run as demo
 from demo_apps.scenarios import SCENARIOS
 

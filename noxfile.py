@@ -56,3 +56,11 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.8", "-e", ".")
     session.run("mypy")
+
+
+@nox.session(python="3.11")
+def demo(session: nox.Session) -> None:
+    """Every demo scenario (demo_apps/) in warn and strict mode, each checked against the
+    outcome the README documents: exit status, finding ids in the logs, the HTTP answer."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "demo_apps.run", "--all", *session.posargs)

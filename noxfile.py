@@ -48,8 +48,8 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.4")
-    session.run("ruff", "check", "src", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "demo_apps", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "demo_apps", "noxfile.py")
 
 
 @nox.session(python="3.11")

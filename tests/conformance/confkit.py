@@ -52,6 +52,9 @@ class Release:
 _FLASK_22 = ("flask==2.2.5", "werkzeug==2.2.3")
 _FLASK_23 = ("flask==2.3.3", "werkzeug==2.3.8")
 _FLASK_30 = ("flask==3.0.3", "werkzeug==3.0.6")
+# ddtrace 2.5.x/2.6.0 import wrapt (ddtrace/internal/tracemethods.py, v2.6.0) without listing it
+# in their Requires-Dist: without it ddtrace-run logs "error configuring Datadog tracing".
+_DDTRACE_2_EXTRA = ("wrapt",)
 
 #: The newest ddtrace when this list was last updated; bump it with the matrix.
 NEWEST = "4.16.0"
@@ -61,8 +64,8 @@ RELEASES: Tuple[Release, ...] = (
     Release("1.10.0", ("3.10", "3.11", "3.9"), _FLASK_22, ("django==4.1.13",)),
     Release("1.17.0", ("3.11", "3.10", "3.9"), _FLASK_23, ("django==4.2.16",)),
     Release("1.19.0", ("3.11", "3.10", "3.9"), _FLASK_23, ("django==4.2.16",)),
-    Release("2.5.6", ("3.11", "3.12", "3.10"), _FLASK_30, ("django==4.2.16",)),
-    Release("2.6.0", ("3.12", "3.11", "3.10"), _FLASK_30, ("django==5.0.9",)),
+    Release("2.5.6", ("3.11", "3.12", "3.10"), _FLASK_30, ("django==4.2.16", *_DDTRACE_2_EXTRA)),
+    Release("2.6.0", ("3.12", "3.11", "3.10"), _FLASK_30, ("django==5.0.9", *_DDTRACE_2_EXTRA)),
     Release(NEWEST, ("3.12", "3.13", "3.11", "3.10", "3.9"), ("flask",), ("django",)),
 )
 
@@ -296,8 +299,9 @@ class TestAgent:
 
 # --- one app boot ------------------------------------------------------------------------------
 
+# Telemetry stays on (it goes to the test agent): ddtrace 2.6.0 raises NameError on
+# `telemetry` in ddtrace/internal/processor/trace.py when DD_INSTRUMENTATION_TELEMETRY_ENABLED=false.
 _QUIET = {
-    "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
     "DD_TRACE_STARTUP_LOGS": "false",
     "DD_RUNTIME_METRICS_ENABLED": "false",
     "DD_PROFILING_ENABLED": "false",
@@ -329,12 +333,20 @@ def booted_app(
         }
     )
     env.update(extra_env)
-    cmd = [str(venv.bin / "ddtrace-run"), str(venv.bin / "python"), str(APPS / f"{framework}_app.py")]
+    cmd = [
+        str(venv.bin / "ddtrace-run"),
+        str(venv.bin / "python"),
+        str(APPS / f"{framework}_app.py"),
+    ]
     log_path = agent.log_path.parent / f"{service}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=env, cwd=str(work), stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_port(port, proc, 90, f"{framework} app under ddtrace {service}")
+        try:
+            _wait_port(port, proc, 90, f"{framework} app ({service})")
+        except SetupError as exc:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-4:]
+            raise SetupError(f"{exc}: {' | '.join(tail)}") from None
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc)
@@ -343,9 +355,9 @@ def booted_app(
 
 def _root_span(spans: List[Dict[str, Any]], path: str) -> Optional[Dict[str, Any]]:
     for span in spans:
-        if span.get("parent_id") in (0, None) and str(span.get("meta", {}).get("http.url", "")).split(
-            "?"
-        )[0].endswith(path):
+        if span.get("parent_id") in (0, None) and str(
+            span.get("meta", {}).get("http.url", "")
+        ).split("?")[0].endswith(path):
             return span
     return None
 
@@ -388,9 +400,7 @@ def appsec_triggers(span: Optional[Dict[str, Any]]) -> Tuple[List[str], str]:
     if not isinstance(event, dict):
         return [], ""
     rules = [
-        str(t.get("rule", {}).get("id"))
-        for t in event.get("triggers", [])
-        if isinstance(t, dict)
+        str(t.get("rule", {}).get("id")) for t in event.get("triggers", []) if isinstance(t, dict)
     ]
     return sorted(set(rules)), where
 
@@ -589,21 +599,25 @@ def run_release_framework(
             "api_security",
             CHECKS[4][1],
             bool(schema),
-            f"HTTP {api.status}; " + (", ".join(schema) if schema else "no _dd.appsec.s.req.* tag")
+            f"HTTP {api.status}; "
+            + (", ".join(schema) if schema else "no _dd.appsec.s.req.* tag")
             + ("" if roots["/api/items"] else " (no trace)"),
         )
     )
     if login is not None:
         lg = _tags(roots["/login"])
         keys = sorted(
-            k for k in lg if k.startswith(("appsec.events.users.login.", "_dd.appsec.events.users.login."))
+            k
+            for k in lg
+            if k.startswith(("appsec.events.users.login.", "_dd.appsec.events.users.login."))
         )
         outcome.observations.append(
             Observation(
                 "user_event_tracking",
                 CHECKS[5][1],
                 any(".success." in k for k in keys),
-                f"HTTP {login.status}; " + (", ".join(keys) if keys else "no appsec.events.users.login.* tag"),
+                f"HTTP {login.status}; "
+                + (", ".join(keys) if keys else "no appsec.events.users.login.* tag"),
             )
         )
     else:
@@ -647,6 +661,8 @@ def run_release_framework(
     return outcome
 
 
-def run_release(release: Release, agent: TestAgent, frameworks: Sequence[str] = FRAMEWORKS) -> List[Outcome]:
+def run_release(
+    release: Release, agent: TestAgent, frameworks: Sequence[str] = FRAMEWORKS
+) -> List[Outcome]:
     venv = release_venv(release)
     return [run_release_framework(release, venv, fw, agent) for fw in frameworks]

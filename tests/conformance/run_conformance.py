@@ -14,14 +14,13 @@ import argparse
 import datetime
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import confkit  # noqa: E402
+import confkit
 
 
 def _mark(observed: Any) -> str:
@@ -71,7 +70,11 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         f"unsupported but observed anyway: {len(anyway)}; not exercised: {len(skipped)}.",
     ]
     if anyway:
-        out += ["", "Observed although the guard says `unsupported` (evidence to question the matrix with):", ""]
+        out += [
+            "",
+            "Observed although the guard says `unsupported` (evidence to question the matrix with):",
+            "",
+        ]
         out += [
             f"- ddtrace {r['release']}, {r['framework']}: {r['capability']} ({r['mechanism']}): {r['evidence']}"
             for r in anyway
@@ -106,7 +109,9 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release", action="append", default=[], help="only these ddtrace releases")
+    parser.add_argument(
+        "--release", action="append", default=[], help="only these ddtrace releases"
+    )
     parser.add_argument("--framework", action="append", default=[], choices=confkit.FRAMEWORKS)
     parser.add_argument("--newest-only", action="store_true", help=f"only ddtrace {confkit.NEWEST}")
     parser.add_argument("--write", metavar="FILE", help="write the Markdown report here")
@@ -127,34 +132,34 @@ def main(argv: List[str]) -> int:
     except confkit.SetupError as exc:
         print(f"conformance: cannot build the test agent: {exc}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="conformance-logs-") as logs:
-        with confkit.TestAgent(agent_env, Path(logs)) as agent:
-            for release in releases:
-                t0 = time.monotonic()
-                try:
-                    venv = confkit.release_venv(release)
-                except confkit.SetupError as exc:
-                    print(f"conformance: ddtrace {release.ddtrace}: {exc}", file=sys.stderr)
-                    return 2
-                built = time.monotonic() - t0
-                for fw in frameworks:
-                    outcome = confkit.run_release_framework(release, venv, fw, agent)
-                    rows.extend(outcome.rows())
-                versions.append(
-                    (
-                        venv.version_of("ddtrace"),
-                        venv.python_minor,
-                        venv.version_of("flask"),
-                        venv.version_of("django"),
-                    )
+    logs = confkit.cache_dir() / "logs"  # app and agent logs of the last run, kept for reading
+    logs.mkdir(exist_ok=True)
+    with confkit.TestAgent(agent_env, logs) as agent:
+        for release in releases:
+            t0 = time.monotonic()
+            try:
+                venv = confkit.release_venv(release)
+            except confkit.SetupError as exc:
+                print(f"conformance: ddtrace {release.ddtrace}: {exc}", file=sys.stderr)
+                return 2
+            built = time.monotonic() - t0
+            for fw in frameworks:
+                outcome = confkit.run_release_framework(release, venv, fw, agent)
+                rows.extend(outcome.rows())
+            versions.append(
+                (
+                    venv.version_of("ddtrace"),
+                    venv.python_minor,
+                    venv.version_of("flask"),
+                    venv.version_of("django"),
                 )
-                print(
-                    f"ddtrace {release.ddtrace}: env {built:.0f}s, "
-                    f"total {time.monotonic() - t0:.0f}s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            agent_version = agent.version
+            )
+            print(
+                f"ddtrace {release.ddtrace}: env {built:.0f}s, total {time.monotonic() - t0:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+        agent_version = agent.version
     duration = time.monotonic() - started
     print(table(rows))
     over = [r for r in rows if r["agreement"].startswith("NO")]

@@ -52,7 +52,7 @@ def index(request):
 
 
 def probe(request, name):
-    return HttpResponse("probe %s ok\n" % name)
+    return HttpResponse(f"probe {name} ok\n")
 
 
 @csrf_exempt
@@ -79,7 +79,8 @@ def login(request):
 urlpatterns = [
     path("", index),
     path("probe/<str:name>", probe),
-    path("api/items", items), path("login", login),
+    path("api/items", items),
+    path("login", login),
 ]
 
 
@@ -103,7 +104,10 @@ def main():
     timer.daemon = True
     timer.start()
     server = make_server(
-        "127.0.0.1", int(os.environ["CONFORMANCE_PORT"]), get_wsgi_application(), handler_class=Quiet
+        "127.0.0.1",
+        int(os.environ["CONFORMANCE_PORT"]),
+        get_wsgi_application(),
+        handler_class=Quiet,
     )
     sys.stderr.write("conformance django app ready\n")
     server.serve_forever()

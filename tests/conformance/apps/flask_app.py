@@ -19,7 +19,7 @@ def index():
 
 @app.route("/probe/<name>")
 def probe(name):
-    return "probe %s ok\n" % name
+    return f"probe {name} ok\n"
 
 
 @app.route("/api/items", methods=["POST"])

@@ -79,7 +79,8 @@ FRAMEWORK_MATRIX = [
 ]  # fmt: skip
 
 
-@nox.session
+# venv, not virtualenv: the installed virtualenv can no longer seed Python 3.8 environments.
+@nox.session(venv_backend="venv")
 @nox.parametrize(
     "python,requirements,expected",
     FRAMEWORK_MATRIX,
@@ -105,7 +106,7 @@ DDTRACE_MATRIX = [
 ]
 
 
-@nox.session
+@nox.session(venv_backend="venv")
 @nox.parametrize("python,release", DDTRACE_MATRIX, ids=[r for _, r in DDTRACE_MATRIX])
 def ddtrace(session: nox.Session, release: str) -> None:
     """ddtrace version detection and verdicts on real ddtrace installs."""

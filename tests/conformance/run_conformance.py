@@ -89,12 +89,23 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         "",
         "How each capability is decided:",
         "",
-        "- threat_detection: a request with the scanner user agent `Arachni/v1`; observed when its root span carries `_dd.appsec.json` and `appsec.event=true`.",
+        "- threat_detection: a request with the scanner user agent `Arachni/v1`; observed when its root span has `appsec.event=true` and the AppSec event with the triggered rule (`_dd.appsec.json` in 1.x/2.x, the `appsec` entry of `meta_struct` in 4.x).",
         "- threat_protection (rules file): `DD_APPSEC_RULES` with one rule whose `on_match` is `block`; observed when the marked request gets 403 and an unmarked one 200.",
         "- threat_protection (Remote Configuration): the test agent serves an `ASM_DATA` config that blocks one IP; observed when a request with that `X-Forwarded-For` gets 403 within 12 s while another gets 200.",
         "- custom_blocking_response: `DD_APPSEC_HTTP_BLOCKED_TEMPLATE_JSON` on the rules-file block; observed when the 403 body is the custom JSON.",
         "- api_security: `DD_API_SECURITY_ENABLED=true` with every request sampled; observed when the JSON POST's root span has `_dd.appsec.s.req.*` tags.",
         "- user_event_tracking: a successful `django.contrib.auth` login; observed when the span has `appsec.events.users.login.success.*` tags. Flask has no automatic login tracking, so it is not exercised there.",
+        "",
+        "Reading the table: `yes` on an `unsupported` row means the suite's request was not acted on, "
+        "which is weaker evidence than a `yes` on a `supported` row (the suite may not know the "
+        "setting an old release used). Remote Configuration is served by the test agent "
+        "(`/test/session/responses/config/path`), so it is exercised on every release.",
+        "",
+        "Environment notes: ddtrace 2.5.x and 2.6.0 import `wrapt` without declaring it "
+        "(`ddtrace/internal/tracemethods.py`), so their virtualenvs add it; ddtrace 2.6.0 fails at "
+        "start-up with `DD_INSTRUMENTATION_TELEMETRY_ENABLED=false` (`NameError: telemetry`), so "
+        "telemetry stays on and goes to the test agent. The framework pins are old enough for each "
+        "release (see `RELEASES` in `tests/conformance/confkit.py`).",
         "",
         "## Versions",
         "",

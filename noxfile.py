@@ -64,3 +64,99 @@ def demo(session: nox.Session) -> None:
     outcome the README documents: exit status, finding ids in the logs, the HTTP answer."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "demo_apps.run", "--all", *session.posargs)
+
+
+# --- the real version matrix (issue 5) and the conformance suite (issue 6) -------------------
+
+_NO_DDTRACE_PYTEST = [
+    "-p",
+    "no:ddtrace",
+    "-p",
+    "no:ddtrace.pytest_bdd",
+    "-p",
+    "no:ddtrace.pytest_benchmark",
+]
+
+# (python, pip requirements, expected "name==series"): each framework release on a Python it supports.
+FRAMEWORK_MATRIX = [
+    ("3.8", ["django==2.2.28"], "django==2.2"),
+    ("3.9", ["django==3.1.14"], "django==3.1"),  # not covered by user tracking
+    ("3.9", ["django==3.2.25"], "django==3.2"),
+    ("3.11", ["django==4.2.16"], "django==4.2"),
+    ("3.12", ["django>=5,<6"], "django==5"),
+    ("3.8", ["flask==1.1.4", "werkzeug<2", "jinja2<3", "itsdangerous<2", "markupsafe<2.1", "click<8"], "flask==1.1"),
+    ("3.10", ["flask>=2,<3", "werkzeug<3"], "flask==2"),
+    ("3.13", ["flask>=3,<4"], "flask==3"),
+]  # fmt: skip
+
+
+# venv, not virtualenv: the installed virtualenv can no longer seed Python 3.8 environments.
+@nox.session(venv_backend="venv")
+@nox.parametrize(
+    "python,requirements,expected",
+    FRAMEWORK_MATRIX,
+    ids=[e.replace("==", "-") for _, _, e in FRAMEWORK_MATRIX],
+)
+def frameworks(session: nox.Session, requirements: list, expected: str) -> None:
+    """Framework detection and version verdicts on real Django/Flask installs."""
+    session.install("-e", ".", "pytest", *requirements)
+    session.run(
+        "pytest", "-q", *_NO_DDTRACE_PYTEST, "tests/matrix_env/test_frameworks.py", *session.posargs,
+        env={"APPSEC_GUARD_EXPECT_FRAMEWORK": expected},
+    )  # fmt: skip
+
+
+# (python, ddtrace release or "newest"): wheels exist for 1.x on 3.8-3.11, 2.6 on 3.8-3.12, 4.x on 3.9+.
+DDTRACE_MATRIX = [
+    ("3.8", "1.9.0"),
+    ("3.9", "1.10.0"),
+    ("3.10", "1.17.0"),
+    ("3.11", "1.19.0"),
+    ("3.12", "2.6.0"),
+    ("3.13", "newest"),
+]
+
+
+@nox.session(venv_backend="venv")
+@nox.parametrize("python,release", DDTRACE_MATRIX, ids=[r for _, r in DDTRACE_MATRIX])
+def ddtrace(session: nox.Session, release: str) -> None:
+    """ddtrace version detection and verdicts on real ddtrace installs."""
+    spec = "ddtrace" if release == "newest" else f"ddtrace=={release}"
+    session.install("--only-binary=ddtrace", spec, "-e", ".", "pytest")
+    version = session.run(
+        "python", "-c", "import importlib.metadata as m; print(m.version('ddtrace'))",
+        silent=True,
+    )  # fmt: skip
+    expected = str(version).strip().splitlines()[-1]
+    if release != "newest" and expected != release:
+        session.error(f"asked for ddtrace {release}, pip installed {expected}")
+    session.run(
+        "pytest", "-q", *_NO_DDTRACE_PYTEST, "tests/matrix_env/test_ddtrace.py", *session.posargs,
+        env={"APPSEC_GUARD_EXPECT_DDTRACE": expected},
+    )  # fmt: skip
+
+
+@nox.session(python="3.11")
+def conformance(session: nox.Session) -> None:
+    """Real ddtrace releases x Flask/Django x capabilities, against ddapm-test-agent.
+
+    ``nox -s conformance`` runs every release and writes docs/conformance.md;
+    ``nox -s conformance -- --newest-only`` runs the pytest slice (newest ddtrace) for CI.
+    Virtualenvs per release are kept under .nox/conformance-envs (CONFORMANCE_CACHE).
+    """
+    session.install("-e", ".", "pytest")
+    args = list(session.posargs)
+    if "--newest-only" in args:
+        args.remove("--newest-only")
+        session.run(
+            "pytest", "-q", "-m", "conformance", "tests/conformance", *args,
+            env={"APPSEC_GUARD_CONFORMANCE": "1"},
+        )  # fmt: skip
+    else:
+        session.run(
+            "python",
+            "tests/conformance/run_conformance.py",
+            "--write",
+            "docs/conformance.md",
+            *args,
+        )

@@ -1,0 +1,668 @@
+"""Conformance harness: real ddtrace releases, real apps, Datadog's real test agent.
+
+For one ddtrace release and one framework it boots the app under ``ddtrace-run`` (twice: once
+with the default rules, once with a custom rules file), sends the requests each capability should
+act on, reads what ddtrace reported to ``ddapm-test-agent`` and asks ``appsec-guard check`` for
+its verdict on the same stack. Everything listens on 127.0.0.1 only, every wait is bounded,
+and every process it starts is stopped in a ``finally``.
+
+Used by ``run_conformance.py`` (the whole table) and ``test_conformance.py`` (the CI slice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+APPS = HERE / "apps"
+sys.path.insert(0, str(REPO / "src"))
+
+from appsec_guard.detect.distributions import Distributions  # noqa: E402
+
+# --- what is tested ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """A ddtrace release, the Pythons to try for it (first found wins), and framework pins
+    old enough for it (a ddtrace release patches the framework APIs of its time)."""
+
+    ddtrace: str
+    pythons: Tuple[str, ...]
+    flask: Tuple[str, ...]
+    django: Tuple[str, ...]
+
+
+_FLASK_22 = ("flask==2.2.5", "werkzeug==2.2.3")
+_FLASK_23 = ("flask==2.3.3", "werkzeug==2.3.8")
+_FLASK_30 = ("flask==3.0.3", "werkzeug==3.0.6")
+# ddtrace 2.5.x/2.6.0 import wrapt (ddtrace/internal/tracemethods.py, v2.6.0) without listing it
+# in their Requires-Dist: without it ddtrace-run logs "error configuring Datadog tracing".
+_DDTRACE_2_EXTRA = ("wrapt",)
+
+#: The newest ddtrace when this list was last updated; bump it with the matrix.
+NEWEST = "4.16.0"
+
+RELEASES: Tuple[Release, ...] = (
+    Release("1.9.0", ("3.10", "3.11", "3.9"), _FLASK_22, ("django==4.1.13",)),
+    Release("1.10.0", ("3.10", "3.11", "3.9"), _FLASK_22, ("django==4.1.13",)),
+    Release("1.17.0", ("3.11", "3.10", "3.9"), _FLASK_23, ("django==4.2.16",)),
+    Release("1.19.0", ("3.11", "3.10", "3.9"), _FLASK_23, ("django==4.2.16",)),
+    Release("2.5.6", ("3.11", "3.12", "3.10"), _FLASK_30, ("django==4.2.16", *_DDTRACE_2_EXTRA)),
+    Release("2.6.0", ("3.12", "3.11", "3.10"), _FLASK_30, ("django==5.0.9", *_DDTRACE_2_EXTRA)),
+    Release(NEWEST, ("3.12", "3.13", "3.11", "3.10", "3.9"), ("flask",), ("django",)),
+)
+
+FRAMEWORKS = ("flask", "django")
+
+#: Rows of the table: (capability id in the matrix, how it is exercised).
+CHECKS: Tuple[Tuple[str, str], ...] = (
+    ("threat_detection", "scanner user agent, default rules"),
+    ("threat_protection", "custom rules file (DD_APPSEC_RULES), on_match block"),
+    ("threat_protection", "Remote Configuration: ASM_DATA blocked IP from the test agent"),
+    ("custom_blocking_response", "DD_APPSEC_HTTP_BLOCKED_TEMPLATE_JSON on the rules-file block"),
+    ("api_security", "DD_API_SECURITY_ENABLED, every request sampled"),
+    ("user_event_tracking", "django.contrib.auth login"),
+)
+
+SCANNER_UA = "Arachni/v1"
+BLOCK_UA = "conformance-block-me/1.0"
+BLOCKED_IP = "1.2.3.4"
+DJANGO_LOGIN = ("conformance-user", "conformance-pass-1")  # created by apps/django_app.py
+CUSTOM_BODY = json.loads((APPS / "blocked.json").read_text())
+DEPLOYMENT = "docker"  # what the suite simulates: a containerised app with an Agent beside it
+
+
+class SetupError(Exception):
+    """An environment could not be built (no interpreter, an install failed)."""
+
+
+# --- interpreters and virtualenvs --------------------------------------------------------------
+
+
+def find_python(minor: str) -> Optional[str]:
+    """CPython ``minor`` under ~/.pyenv/versions/ or on PATH (pyenv's shims skipped), else None."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    pattern = os.path.join(root, "versions", f"{minor}.*", "bin", "python3")
+    for cand in sorted(glob.glob(pattern), reverse=True):
+        if os.access(cand, os.X_OK):
+            return cand
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        cand = os.path.join(directory, f"python{minor}")
+        if "shims" not in directory and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("CONFORMANCE_CACHE", str(REPO / ".nox" / "conformance-envs")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    python_minor: str
+
+    @property
+    def bin(self) -> Path:
+        return self.path / "bin"
+
+    @property
+    def site_packages(self) -> str:
+        return str(self.path / "lib" / f"python{self.python_minor}" / "site-packages")
+
+    def version_of(self, dist: str) -> str:
+        """Read by the guard's own metadata scanner, as the guard would read it in the app."""
+        found = Distributions.scan([self.site_packages]).get(dist)
+        return str(found.version) if found and found.version else "?"
+
+
+def ensure_venv(name: str, pythons: Sequence[str], requirements: Sequence[str]) -> Venv:
+    """Create (or reuse) a virtualenv with ``requirements`` on the first Python found."""
+    for minor in pythons:
+        exe = find_python(minor)
+        if exe:
+            break
+    else:
+        raise SetupError(f"no interpreter among Python {', '.join(pythons)} for {name}")
+    path = cache_dir() / f"{name}-py{minor}"
+    marker = path / "conformance-requirements.json"
+    wanted = json.dumps(sorted(requirements))
+    if marker.exists() and marker.read_text() == wanted:
+        return Venv(path, minor)
+    if path.exists():
+        shutil.rmtree(path)
+    steps = [
+        [exe, "-m", "venv", str(path)],
+        [
+            str(path / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--only-binary=ddtrace",
+            *requirements,
+        ],
+    ]
+    for cmd in steps:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            raise SetupError(f"{' '.join(cmd[:4])} ... failed: {' | '.join(tail)}")
+    marker.write_text(wanted)
+    return Venv(path, minor)
+
+
+def release_venv(release: Release) -> Venv:
+    reqs = [f"ddtrace=={release.ddtrace}", *release.flask, *release.django]
+    return ensure_venv(f"ddtrace-{release.ddtrace}", release.pythons, reqs)
+
+
+def agent_venv() -> Venv:
+    return ensure_venv("test-agent", ("3.11", "3.12", "3.10", "3.13", "3.9"), ["ddapm-test-agent"])
+
+
+# --- loopback plumbing -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    headers: Dict[str, str]
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body.decode("utf-8", "replace"))
+        except ValueError:
+            return None
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    headers: Optional[Dict[str, str]] = None,
+    body: Optional[bytes] = None,
+    timeout: float = 10.0,
+) -> Response:
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return Response(resp.status, resp.read(), dict(resp.headers))
+    except urllib.error.HTTPError as err:
+        return Response(err.code, err.read(), dict(err.headers or {}))
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SetupError(f"{what} exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise SetupError(f"{what} did not listen on 127.0.0.1:{port} within {seconds:.0f}s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # lets ddtrace's atexit flush run
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# --- the test agent ----------------------------------------------------------------------------
+
+
+class TestAgent:
+    __test__ = False  # not a pytest class
+
+    def __init__(self, venv: Venv, log_dir: Path) -> None:
+        self.venv = venv
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / "test-agent.log"
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+
+    @property
+    def version(self) -> str:
+        return self.venv.version_of("ddapm-test-agent")
+
+    def __enter__(self) -> TestAgent:
+        cmd = [
+            str(self.venv.bin / "ddapm-test-agent"),
+            "--host=127.0.0.1",
+            f"--port={self.port}",
+            f"--otlp-http-port={free_port()}",
+            f"--otlp-grpc-port={free_port()}",
+            "--disable-error-responses=true",
+            "--log-level=WARNING",
+        ]
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_port(self.port, self._proc, 60, "ddapm-test-agent")
+        except BaseException:
+            _stop(self._proc)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            _stop(self._proc)
+
+    def spans(self, service: str) -> List[Dict[str, Any]]:
+        traces = http("GET", f"{self.url}/test/traces").json() or []
+        return [s for trace in traces for s in trace if s.get("service") == service]
+
+    def set_remote_config(self, path: str, msg: Any) -> None:
+        body = json.dumps({"path": path, "msg": msg}).encode()
+        resp = http("POST", f"{self.url}/test/session/responses/config/path", body=body)
+        if resp.status >= 300:
+            raise SetupError(f"test agent refused the Remote Configuration payload: {resp.status}")
+
+    def clear_remote_config(self) -> None:
+        http("POST", f"{self.url}/test/session/responses/config", body=b"{}")
+
+    def clear(self) -> None:
+        http("GET", f"{self.url}/test/session/clear")
+
+
+# --- one app boot ------------------------------------------------------------------------------
+
+# Telemetry stays on (it goes to the test agent): ddtrace 2.6.0 raises NameError on
+# `telemetry` in ddtrace/internal/processor/trace.py when DD_INSTRUMENTATION_TELEMETRY_ENABLED=false.
+_QUIET = {
+    "DD_TRACE_STARTUP_LOGS": "false",
+    "DD_RUNTIME_METRICS_ENABLED": "false",
+    "DD_PROFILING_ENABLED": "false",
+    "DD_TRACE_WRITER_INTERVAL_SECONDS": "0.5",
+    "DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS": "0.5",
+    "DD_ENV": "conformance",
+    "DD_VERSION": "1",
+}
+
+
+@contextlib.contextmanager
+def booted_app(
+    venv: Venv, framework: str, agent: TestAgent, service: str, extra_env: Dict[str, str]
+) -> Iterator[str]:
+    """Run ``ddtrace-run python apps/<framework>_app.py``; yield its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "PYTHON"))}
+    env.pop("VIRTUAL_ENV", None)
+    work = Path(tempfile.mkdtemp(prefix=f"conformance-{service}-"))
+    env.update(_QUIET)
+    env.update(
+        {
+            "DD_TRACE_AGENT_URL": agent.url,
+            "DD_SERVICE": service,
+            "DD_APPSEC_ENABLED": "true",
+            "CONFORMANCE_PORT": str(port),
+            "CONFORMANCE_DB": str(work / "db.sqlite3"),
+            "CONFORMANCE_MAX_SECONDS": "120",
+        }
+    )
+    env.update(extra_env)
+    cmd = [
+        str(venv.bin / "ddtrace-run"),
+        str(venv.bin / "python"),
+        str(APPS / f"{framework}_app.py"),
+    ]
+    log_path = agent.log_path.parent / f"{service}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, cwd=str(work), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            _wait_port(port, proc, 90, f"{framework} app ({service})")
+        except SetupError as exc:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-4:]
+            raise SetupError(f"{exc}: {' | '.join(tail)}") from None
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _root_span(spans: List[Dict[str, Any]], path: str) -> Optional[Dict[str, Any]]:
+    for span in spans:
+        if span.get("parent_id") in (0, None) and str(
+            span.get("meta", {}).get("http.url", "")
+        ).split("?")[0].endswith(path):
+            return span
+    return None
+
+
+def wait_root_spans(
+    agent: TestAgent, service: str, paths: Sequence[str], seconds: float = 15.0
+) -> Dict[str, Optional[Dict[str, Any]]]:
+    """The root span of the request to each path, once the tracer has flushed them all."""
+    deadline = time.monotonic() + seconds
+    found: Dict[str, Optional[Dict[str, Any]]] = {}
+    while True:
+        spans = agent.spans(service)
+        found = {p: _root_span(spans, p) for p in paths}
+        if all(found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
+
+
+def _tags(span: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    if not span:
+        return {}
+    return {**span.get("metrics", {}), **span.get("meta", {})}
+
+
+def appsec_triggers(span: Optional[Dict[str, Any]]) -> Tuple[List[str], str]:
+    """Rule ids of the AppSec event on a span: the ``_dd.appsec.json`` tag (older tracers) or
+    the ``appsec`` entry of ``meta_struct`` (newer ones)."""
+    if not span:
+        return [], ""
+    raw = span.get("meta", {}).get("_dd.appsec.json")
+    where = "_dd.appsec.json"
+    event: Any = None
+    if raw:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            event = None
+    if event is None:
+        event, where = (span.get("meta_struct") or {}).get("appsec"), "meta_struct.appsec"
+    if not isinstance(event, dict):
+        return [], ""
+    rules = [
+        str(t.get("rule", {}).get("id")) for t in event.get("triggers", []) if isinstance(t, dict)
+    ]
+    return sorted(set(rules)), where
+
+
+# --- observations ------------------------------------------------------------------------------
+
+
+@dataclass
+class Observation:
+    capability: str
+    mechanism: str
+    observed: Optional[bool]  # None: not exercised
+    evidence: str
+
+
+@dataclass
+class Outcome:
+    release: str
+    framework: str
+    python: str
+    framework_version: str
+    ddtrace_version: str
+    guard: Dict[str, str] = field(default_factory=dict)
+    observations: List[Observation] = field(default_factory=list)
+
+    def rows(self) -> List[Dict[str, Any]]:
+        out = []
+        for obs in self.observations:
+            verdict = self.guard.get(obs.capability, "?")
+            out.append(
+                {
+                    "release": self.release,
+                    "python": self.python,
+                    "framework": f"{self.framework}=={self.framework_version}",
+                    "capability": obs.capability,
+                    "mechanism": obs.mechanism,
+                    "guard": verdict,
+                    "observed": obs.observed,
+                    "agreement": agreement(verdict, obs.observed),
+                    "evidence": obs.evidence,
+                }
+            )
+        return out
+
+
+def agreement(verdict: str, observed: Optional[bool]) -> str:
+    if observed is None:
+        return "not exercised"
+    if verdict == "supported":
+        return "yes" if observed else "NO: supported but not observed"
+    if verdict == "unsupported":
+        return "observed anyway" if observed else "yes"
+    return f"n/a ({verdict})"
+
+
+def guard_verdicts(release: str, framework: str, fw_version: str, python: str) -> Dict[str, str]:
+    """``appsec-guard check --format json`` for the simulated stack, as a CI job would run it."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "appsec_guard",
+        "check",
+        "--format",
+        "json",
+        "--assume",
+        f"ddtrace={release}",
+        "--assume",
+        f"framework={framework}=={fw_version}",
+        "--assume",
+        f"python={python}",
+        "--assume",
+        f"deployment={DEPLOYMENT}",
+        "--assume",
+        "remote_config=enabled",
+    ]
+    for cap in sorted({c for c, _ in CHECKS}):
+        cmd += ["--require", cap]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    if proc.returncode not in (0, 1):
+        raise SetupError(f"appsec-guard check failed ({proc.returncode}): {proc.stderr.strip()}")
+    report = json.loads(proc.stdout)
+    return {cap: v["status"] for cap, v in report["capabilities"].items()}
+
+
+def _api_security_env() -> Dict[str, str]:
+    return {
+        "DD_API_SECURITY_ENABLED": "true",  # ddtrace/appsec/_constants.py (v2.6.0): API_SECURITY
+        "DD_EXPERIMENTAL_API_SECURITY_ENABLED": "true",  # the name before 2.6
+        "DD_API_SECURITY_REQUEST_SAMPLE_RATE": "1.0",  # 2.x: sample every request
+        "DD_API_SECURITY_SAMPLE_DELAY": "0",  # 3.x/4.x: no per-endpoint delay
+    }
+
+
+def run_release_framework(
+    release: Release, venv: Venv, framework: str, agent: TestAgent
+) -> Outcome:
+    fw_version = venv.version_of(framework)
+    outcome = Outcome(
+        release=release.ddtrace,
+        framework=framework,
+        python=venv.python_minor,
+        framework_version=fw_version,
+        ddtrace_version=venv.version_of("ddtrace"),
+    )
+    outcome.guard = guard_verdicts(
+        outcome.ddtrace_version, framework, fw_version, venv.python_minor
+    )
+    tag = f"{release.ddtrace.replace('.', '-')}-{framework}"
+
+    # Boot 1: default rules + API Security + user tracking + Remote Configuration blocking.
+    service = f"conf-{tag}-default"
+    agent.set_remote_config(
+        "datadog/2/ASM_DATA/conformance-blocked-ips/config",
+        {
+            "rules_data": [
+                {
+                    "id": "blocked_ips",
+                    "type": "ip_with_expiration",
+                    "data": [{"value": BLOCKED_IP, "expiration": 0}],
+                }
+            ]
+        },
+    )
+    try:
+        env = {
+            **_api_security_env(),
+            "DD_REMOTE_CONFIGURATION_ENABLED": "true",
+            "DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING": "safe",  # 1.17-2.x name
+            "DD_APPSEC_AUTO_USER_INSTRUMENTATION_MODE": "identification",  # 2.11+ name
+        }
+        with booted_app(venv, framework, agent, service, env) as base:
+            detect = http("GET", f"{base}/probe/detect", headers={"User-Agent": SCANNER_UA})
+            api = http(
+                "POST",
+                f"{base}/api/items",
+                headers={"Content-Type": "application/json", "User-Agent": "conformance/1"},
+                body=json.dumps({"name": "widget", "count": 3}).encode(),
+            )
+            login = None
+            if framework == "django":
+                user, password = DJANGO_LOGIN
+                login = http(
+                    "POST",
+                    f"{base}/login",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    body=f"username={user}&password={password}".encode(),
+                )
+            control = http("GET", f"{base}/probe/control", headers={"User-Agent": "conformance/1"})
+            # Remote Configuration arrives on the tracer's poll: retry for a bounded time.
+            rc = None
+            deadline = time.monotonic() + 12
+            while time.monotonic() < deadline:
+                rc = http(
+                    "GET",
+                    f"{base}/probe/rc",
+                    headers={"X-Forwarded-For": BLOCKED_IP, "User-Agent": "conformance/1"},
+                )
+                if rc.status == 403:
+                    break
+                time.sleep(0.5)
+            paths = ["/probe/detect", "/api/items", "/probe/control"]
+            if login is not None:
+                paths.append("/login")
+            roots = wait_root_spans(agent, service, paths)
+    finally:
+        agent.clear_remote_config()
+
+    span = roots["/probe/detect"]
+    rules, where = appsec_triggers(span)
+    event = str(_tags(span).get("appsec.event", "")).lower() == "true"
+    outcome.observations.append(
+        Observation(
+            "threat_detection",
+            CHECKS[0][1],
+            event and bool(rules),
+            f"HTTP {detect.status}; appsec.event={'true' if event else 'absent'}; "
+            + (f"rules {', '.join(rules)} in {where}" if rules else "no trigger")
+            + ("" if span else " (no trace)"),
+        )
+    )
+    assert rc is not None
+    outcome.observations.append(
+        Observation(
+            "threat_protection",
+            CHECKS[2][1],
+            rc.status == 403 and control.status == 200,
+            f"HTTP {rc.status} for X-Forwarded-For {BLOCKED_IP}, {control.status} without",
+        )
+    )
+    a = _tags(roots["/api/items"])
+    schema = sorted(k for k in a if k.startswith("_dd.appsec.s.req."))
+    outcome.observations.append(
+        Observation(
+            "api_security",
+            CHECKS[4][1],
+            bool(schema),
+            f"HTTP {api.status}; "
+            + (", ".join(schema) if schema else "no _dd.appsec.s.req.* tag")
+            + ("" if roots["/api/items"] else " (no trace)"),
+        )
+    )
+    if login is not None:
+        lg = _tags(roots["/login"])
+        keys = sorted(
+            k
+            for k in lg
+            if k.startswith(("appsec.events.users.login.", "_dd.appsec.events.users.login."))
+        )
+        outcome.observations.append(
+            Observation(
+                "user_event_tracking",
+                CHECKS[5][1],
+                any(".success." in k for k in keys),
+                f"HTTP {login.status}; "
+                + (", ".join(keys) if keys else "no appsec.events.users.login.* tag"),
+            )
+        )
+    else:
+        outcome.observations.append(
+            Observation("user_event_tracking", "no automatic login tracking in Flask", None, "")
+        )
+
+    # Boot 2: a custom rules file with a blocking rule, and a custom blocked response.
+    service = f"conf-{tag}-rules"
+    env = {
+        "DD_APPSEC_RULES": str(APPS / "rules.json"),
+        "DD_APPSEC_HTTP_BLOCKED_TEMPLATE_JSON": str(APPS / "blocked.json"),
+        "DD_REMOTE_CONFIGURATION_ENABLED": "false",
+    }
+    with booted_app(venv, framework, agent, service, env) as base:
+        blocked = http(
+            "GET",
+            f"{base}/probe/block",
+            headers={"User-Agent": BLOCK_UA, "Accept": "application/json"},
+        )
+        passed = http("GET", f"{base}/probe/pass", headers={"User-Agent": "conformance/1"})
+    outcome.observations.insert(
+        1,
+        Observation(
+            "threat_protection",
+            CHECKS[1][1],
+            blocked.status == 403 and passed.status == 200,
+            f"HTTP {blocked.status} for the marked user agent, {passed.status} without",
+        ),
+    )
+    custom = blocked.status == 403 and blocked.json() == CUSTOM_BODY
+    outcome.observations.insert(
+        3,
+        Observation(
+            "custom_blocking_response",
+            CHECKS[3][1],
+            custom,
+            f"HTTP {blocked.status}, body {blocked.body[:60].decode('utf-8', 'replace')!r}",
+        ),
+    )
+    return outcome
+
+
+def run_release(
+    release: Release, agent: TestAgent, frameworks: Sequence[str] = FRAMEWORKS
+) -> List[Outcome]:
+    venv = release_venv(release)
+    return [run_release_framework(release, venv, fw, agent) for fw in frameworks]

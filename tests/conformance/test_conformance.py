@@ -1,0 +1,72 @@
+"""The CI slice of the conformance suite: the newest ddtrace, Flask and Django.
+
+Runs only when asked (``nox -s conformance -- --newest-only``, which sets
+APPSEC_GUARD_CONFORMANCE=1): it installs ddtrace and the test agent into virtualenvs under
+$CONFORMANCE_CACHE (default .nox/conformance-envs), and skips, saying why, only when that
+installation is impossible.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import confkit
+
+pytestmark = [
+    pytest.mark.conformance,
+    pytest.mark.skipif(
+        os.environ.get("APPSEC_GUARD_CONFORMANCE") != "1",
+        reason="conformance suite: run it with `nox -s conformance -- --newest-only` "
+        "(or set APPSEC_GUARD_CONFORMANCE=1)",
+    ),
+]
+
+NEWEST = next(r for r in confkit.RELEASES if r.ddtrace == confkit.NEWEST)
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[confkit.TestAgent]:
+    try:
+        venv = confkit.agent_venv()
+    except confkit.SetupError as exc:
+        pytest.skip(f"cannot install ddapm-test-agent: {exc}")
+    with confkit.TestAgent(venv, tmp_path_factory.mktemp("conformance-logs")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def newest_venv() -> confkit.Venv:
+    try:
+        return confkit.release_venv(NEWEST)
+    except confkit.SetupError as exc:
+        pytest.skip(f"cannot install ddtrace {NEWEST.ddtrace}: {exc}")
+
+
+def _rows(venv: confkit.Venv, framework: str, agent: confkit.TestAgent) -> List[Dict[str, Any]]:
+    outcome = confkit.run_release_framework(NEWEST, venv, framework, agent)
+    assert outcome.ddtrace_version == NEWEST.ddtrace
+    return outcome.rows()
+
+
+@pytest.mark.parametrize("framework", confkit.FRAMEWORKS)
+def test_newest_release_behaves_as_the_guard_says(
+    framework: str, newest_venv: confkit.Venv, agent: confkit.TestAgent
+) -> None:
+    rows = _rows(newest_venv, framework, agent)
+    broken = [r for r in rows if r["agreement"].startswith("NO")]
+    assert not broken, broken
+    # The newest release is where every capability must both be promised and be seen.
+    seen = {(r["capability"], r["mechanism"]): r for r in rows}
+    for (cap, _how), row in seen.items():
+        if cap == "user_event_tracking" and framework == "flask":
+            assert row["observed"] is None
+            continue
+        assert row["guard"] == "supported", row
+        assert row["observed"] is True, row

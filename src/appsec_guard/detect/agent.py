@@ -258,6 +258,10 @@ def interpret(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ProbeResult:
     endpoints = info.get("endpoints")
     if not isinstance(endpoints, list):
         return ProbeResult(RemoteConfig.UNKNOWN, "the /info answer has no endpoint list")
+    if not all(isinstance(e, str) for e in endpoints):
+        return ProbeResult(
+            RemoteConfig.UNKNOWN, "the /info endpoint list holds items that are not strings"
+        )
     version = info.get("version")
     who = f"Agent {version}" if isinstance(version, str) and len(version) < 40 else "the Agent"
     if RC_ENDPOINT in endpoints:

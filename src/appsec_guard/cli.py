@@ -226,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """An error message as one printable line, secrets redacted: a control character in an
+    argument (a newline, a carriage return) is shown escaped, never echoed."""
+    from ._emit import redact_text
+
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.strip())
+    return redact_text(shown)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
@@ -233,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except (UsageError, AssumptionError, MatrixError) as exc:
-        sys.stderr.write(f"appsec-guard: error: {exc}\n")
+        sys.stderr.write(f"appsec-guard: error: {_one_line(str(exc))}\n")
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

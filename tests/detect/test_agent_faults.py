@@ -179,3 +179,19 @@ def test_server_trickling_its_answer_past_the_deadline() -> None:
             stop.set()
     assert result.status is RemoteConfig.UNKNOWN
     assert "deadline" in result.detail or "within" in result.detail
+
+
+@pytest.mark.parametrize("host", ["http://user:planted-pw@agent:8126", "agent/path", "a b"])
+def test_agent_host_that_is_not_a_host_is_ag601_without_the_value(
+    tmp_path: Path, host: str
+) -> None:
+    status, evidence, findings = detect_remote_config(
+        {"DD_AGENT_HOST": host}, tmp_path, deployment="docker", enabled_in_settings=True
+    )
+    assert status is RemoteConfig.UNKNOWN
+    [finding] = findings
+    assert finding.id == "AG601"
+    assert finding.message.startswith("DD_AGENT_HOST is not a host name or address")
+    text = finding.message + " ".join(e.source + e.detail for e in evidence)
+    assert "planted-pw" not in text
+    assert host not in text

@@ -54,7 +54,8 @@ _HARMLESS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"
 # Shapes of credentials, wherever they appear: userinfo in a URL, AWS key ids, Datadog keys.
 _PATTERNS = (
     (re.compile(r"(?<=://)[^/@\s]+@"), "***@"),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "***"),
+    # (any case: the guard lower-cases capability names before it reports a bad one)
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", re.IGNORECASE), "***"),
     (re.compile(r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b"), "***"),
 )
 MASK = "***"

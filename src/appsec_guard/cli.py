@@ -53,10 +53,12 @@ def _check(args: argparse.Namespace) -> int:
     report = assess(
         assumed=parse_assumptions(args.assume), required=required, matrix=matrix, probe=probe
     )
+    from ._emit import redact, redact_text
+
     if args.format == "json":
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(redact(report.to_dict()), indent=2) + "\n")
     else:
-        sys.stdout.write(report_text(report, verbose=args.verbose))
+        sys.stdout.write(redact_text(report_text(report, verbose=args.verbose)))
     return EXIT_OK if report.ok else EXIT_UNSUPPORTED
 
 
@@ -144,10 +146,12 @@ def _plan(args: argparse.Namespace) -> int:
         )
     report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
     result = plan(report.stack, matrix, required)
+    from ._emit import redact, redact_text
+
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(redact(result.to_dict()), indent=2) + "\n")
     else:
-        sys.stdout.write(plan_text(result, matrix))
+        sys.stdout.write(redact_text(plan_text(result, matrix)))
     return EXIT_OK if result.ok else EXIT_UNSUPPORTED
 
 

@@ -108,6 +108,27 @@ def redact(value: Any, secrets: Optional[Sequence[str]] = None) -> Any:
     return value
 
 
+def redact_report(report: Report, secrets: Optional[Sequence[str]] = None) -> Report:
+    """``report`` with every message, remediation, reason and evidence detail redacted."""
+    from dataclasses import replace
+
+    secrets = secret_values() if secrets is None else secrets
+
+    def text(value: str) -> str:
+        return redact_text(value, secrets) if value else value
+
+    findings = tuple(
+        replace(f, message=text(f.message), remediation=text(f.remediation))
+        for f in report.findings
+    )
+    verdicts = tuple(replace(v, reasons=tuple(text(r) for r in v.reasons)) for v in report.verdicts)
+    evidence = tuple(
+        replace(e, source=text(e.source), detail=text(e.detail)) for e in report.stack.evidence
+    )
+    stack = replace(report.stack, evidence=evidence)
+    return replace(report, stack=stack, verdicts=verdicts, findings=findings)
+
+
 def stack_facts(report: Report) -> Dict[str, Any]:
     stack = report.stack
     rt = stack.runtime

@@ -74,7 +74,7 @@ def test_each_detector_that_raises_gives_ag900(
         {"DD_APPSEC_ENABLED": "true"},
         root=tmp_path,
         distributions=Distributions.scan([]),
-        probe=ProbeOptions(timeout=0.1),
+        probe=OFF,
     )
     [finding] = [f for f in det.findings if f.id == "AG900"]
     assert finding.message == (

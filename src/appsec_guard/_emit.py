@@ -54,7 +54,8 @@ _HARMLESS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"
 # Shapes of credentials, wherever they appear: userinfo in a URL, AWS key ids, Datadog keys.
 _PATTERNS = (
     (re.compile(r"(?<=://)[^/@\s]+@"), "***@"),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "***"),
+    # (any case: the guard lower-cases capability names before it reports a bad one)
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", re.IGNORECASE), "***"),
     (re.compile(r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b"), "***"),
 )
 MASK = "***"
@@ -105,6 +106,27 @@ def redact(value: Any, secrets: Optional[Sequence[str]] = None) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v, secrets) for v in value]
     return value
+
+
+def redact_report(report: Report, secrets: Optional[Sequence[str]] = None) -> Report:
+    """``report`` with every message, remediation, reason and evidence detail redacted."""
+    from dataclasses import replace
+
+    secrets = secret_values() if secrets is None else secrets
+
+    def text(value: str) -> str:
+        return redact_text(value, secrets) if value else value
+
+    findings = tuple(
+        replace(f, message=text(f.message), remediation=text(f.remediation))
+        for f in report.findings
+    )
+    verdicts = tuple(replace(v, reasons=tuple(text(r) for r in v.reasons)) for v in report.verdicts)
+    evidence = tuple(
+        replace(e, source=text(e.source), detail=text(e.detail)) for e in report.stack.evidence
+    )
+    stack = replace(report.stack, evidence=evidence)
+    return replace(report, stack=stack, verdicts=verdicts, findings=findings)
 
 
 def stack_facts(report: Report) -> Dict[str, Any]:

@@ -55,22 +55,39 @@ def lambda_handler(func: F) -> F:
     return handler  # type: ignore[return-value]
 
 
+def _shown(target: str) -> str:
+    from ._emit import redact_text
+
+    return redact_text(repr(target[:120]))
+
+
 def _load_handler() -> Callable[..., Any]:
     target = os.environ.get(HANDLER_VARIABLE, "").strip()
     module_name, _, func_name = target.rpartition(".")
-    if not module_name or not func_name:
+    module_name = module_name.replace("/", ".")
+    if not all(p.isidentifier() for p in (*module_name.split("."), func_name)):
         raise GuardError(
-            f"{HANDLER_VARIABLE}={target!r} is not 'module.function'; set it to the real "
+            f"{HANDLER_VARIABLE}={_shown(target)} is not 'module.function'; set it to the real "
             "handler, e.g. app.handler"
         )
     # The app's module first: its logging configuration and framework imports are then in
     # place, so the guard logs where the app logs and judges what the app runs.
-    module = importlib.import_module(module_name.replace("/", "."))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # The named module itself is missing (bad input to the guard); a module the app's
+        # code imports that is missing is the app's own error and is raised as it is.
+        if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
+            raise
+        raise GuardError(
+            f"{HANDLER_VARIABLE}={_shown(target)}: no module named {exc.name!r} "
+            "(is it in the deployment package?)"
+        ) from None
     try:
         real: Callable[..., Any] = getattr(module, func_name)
     except AttributeError:
         raise GuardError(
-            f"{HANDLER_VARIABLE}={target!r}: module {module_name!r} has no {func_name!r}"
+            f"{HANDLER_VARIABLE}={_shown(target)}: module {module_name!r} has no {func_name!r}"
         ) from None
     _cold_start()
     return real

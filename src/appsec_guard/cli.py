@@ -53,10 +53,12 @@ def _check(args: argparse.Namespace) -> int:
     report = assess(
         assumed=parse_assumptions(args.assume), required=required, matrix=matrix, probe=probe
     )
+    from ._emit import redact, redact_text
+
     if args.format == "json":
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(redact(report.to_dict()), indent=2) + "\n")
     else:
-        sys.stdout.write(report_text(report, verbose=args.verbose))
+        sys.stdout.write(redact_text(report_text(report, verbose=args.verbose)))
     return EXIT_OK if report.ok else EXIT_UNSUPPORTED
 
 
@@ -144,10 +146,12 @@ def _plan(args: argparse.Namespace) -> int:
         )
     report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
     result = plan(report.stack, matrix, required)
+    from ._emit import redact, redact_text
+
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(redact(result.to_dict()), indent=2) + "\n")
     else:
-        sys.stdout.write(plan_text(result, matrix))
+        sys.stdout.write(redact_text(plan_text(result, matrix)))
     return EXIT_OK if result.ok else EXIT_UNSUPPORTED
 
 
@@ -226,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """An error message as one printable line, secrets redacted: a control character in an
+    argument (a newline, a carriage return) is shown escaped, never echoed."""
+    from ._emit import redact_text
+
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.strip())
+    return redact_text(shown)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
@@ -233,7 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except (UsageError, AssumptionError, MatrixError) as exc:
-        sys.stderr.write(f"appsec-guard: error: {exc}\n")
+        sys.stderr.write(f"appsec-guard: error: {_one_line(str(exc))}\n")
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

@@ -32,4 +32,9 @@ def assess(
         requested=detection.requested,
         required=required,
     )
-    return report.with_findings(detection.findings + report.findings)
+    report = report.with_findings(detection.findings + report.findings)
+    # Reports never hold a secret: a DD_* value quoted in a finding may be a pasted API key.
+    from ._emit import redact_report, secret_values
+
+    found = set(secret_values()) | (set(secret_values(environ)) if environ is not None else set())
+    return redact_report(report, sorted(found, key=len, reverse=True))

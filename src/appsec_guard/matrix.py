@@ -572,10 +572,17 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
 
 def read_layer(path: Path) -> Dict[str, Any]:
     """Read and validate one layer file. Raises MatrixError naming the file and line."""
+    import os
+    import stat
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+        # a FIFO or a device could block the boot: not opened
+        text = path.read_text(encoding="utf-8") if regular else ""
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
         raise MatrixError(f"{path}: cannot read: {exc.__class__.__name__}: {exc}") from None
+    if not regular:
+        raise MatrixError(f"{path}: cannot read: not a regular file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

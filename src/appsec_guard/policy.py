@@ -72,17 +72,17 @@ class Policy:
 
     def with_capabilities(self, known: Sequence[str]) -> Policy:
         """Drop required capabilities the matrix does not know, each with an AG700 finding."""
-        unknown = sorted(self.require - set(known))
+        # Names keep their spelling until here, so a bad one is shown (and redacted) as written.
+        unknown = sorted(c for c in self.require if c.lower() not in known)
+        require = frozenset(c.lower() for c in self.require if c.lower() in known)
         if not unknown:
-            return self
+            return replace(self, require=require) if require != self.require else self
         where = self.origin("require")
         problems = [
             _invalid(where, cap, "is not a capability", f"one of {', '.join(known)}", "ignored")
             for cap in unknown
         ]
-        return replace(
-            self, require=self.require - set(unknown), problems=self.problems + tuple(problems)
-        )
+        return replace(self, require=require, problems=self.problems + tuple(problems))
 
 
 def resolve(
@@ -198,7 +198,7 @@ def _require(where: str, value: Any) -> _Parsed:
         return None, _invalid(
             where, value, "is not a list of capabilities", "a comma-separated list", "ignored"
         )
-    return frozenset(n.lower() for n in names), None  # checked against the matrix later
+    return frozenset(names), None  # checked (and lower-cased) against the matrix later
 
 
 def _silence(where: str, value: Any) -> _Parsed:

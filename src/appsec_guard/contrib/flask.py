@@ -41,7 +41,9 @@ class AppSecGuard:
         conf = {
             key[len(_PREFIX) :].lower(): value
             for key, value in app.config.items()
-            if key.startswith(_PREFIX) and key != "APPSEC_GUARD_LAMBDA_HANDLER"
+            if isinstance(key, str)
+            and key.startswith(_PREFIX)
+            and key != "APPSEC_GUARD_LAMBDA_HANDLER"
         }
         self.report = _process.run(
             "flask",
@@ -59,7 +61,7 @@ class AppSecGuard:
 @click.option("-v", "--verbose", is_flag=True, help="also show info findings")
 def check_command(fmt: str, verbose: bool) -> None:
     """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
-    from .._emit import redact_text
+    from .._emit import redact, redact_text
     from ..render import report_text
 
     report: Optional[Report] = current_app.extensions.get(EXTENSION)
@@ -69,7 +71,7 @@ def check_command(fmt: str, verbose: bool) -> None:
         )
     assert report is not None
     if fmt == "json":
-        click.echo(redact_text(json.dumps(report.to_dict(), indent=2)))
+        click.echo(json.dumps(redact(report.to_dict()), indent=2))
     else:
         click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
     if not report.ok:

@@ -17,6 +17,7 @@ raises. Only the stdlib is used.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import threading
@@ -37,6 +38,10 @@ DEFAULT_PORT = 8126
 RC_ENDPOINT = "/v0.7/config"
 
 _FACT = "remote_config"
+# A DNS name, an IPv4 address, or an IPv6 address (bracketed or not).
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%\w+)?\]?)$"
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,11 @@ def agent_address(env: Mapping[str, str], root: Path = Path("/")) -> AgentAddres
     port_var = next((n for n in ("DD_TRACE_AGENT_PORT", "DD_AGENT_PORT") if env.get(n)), None)
     if host_var or port_var:
         host = env[host_var].strip() if host_var else DEFAULT_HOST
+        if host_var and not _HOST.match(host):
+            # ddtrace pastes it into http://HOST:PORT: a URL, a path or credentials here break
+            raise AddressError(
+                f"{host_var} is not a host name or address (a URL belongs in DD_TRACE_AGENT_URL)"
+            )
         port = DEFAULT_PORT
         if port_var:
             try:
@@ -258,6 +268,10 @@ def interpret(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ProbeResult:
     endpoints = info.get("endpoints")
     if not isinstance(endpoints, list):
         return ProbeResult(RemoteConfig.UNKNOWN, "the /info answer has no endpoint list")
+    if not all(isinstance(e, str) for e in endpoints):
+        return ProbeResult(
+            RemoteConfig.UNKNOWN, "the /info endpoint list holds items that are not strings"
+        )
     version = info.get("version")
     who = f"Agent {version}" if isinstance(version, str) and len(version) < 40 else "the Agent"
     if RC_ENDPOINT in endpoints:

@@ -24,14 +24,19 @@ class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
         if not isinstance(conf, dict):
             conf = {"settings.APPSEC_GUARD": conf}  # reported as an unknown key (AG700)
         # SILENCED_SYSTEM_CHECKS silences the guard's ids in its logs and strict mode too.
-        django_silenced = [
-            i for i in getattr(settings, "SILENCED_SYSTEM_CHECKS", ()) if str(i).startswith("AG")
-        ]
-        if django_silenced:
-            conf = dict(conf)
-            own = conf.get("silence") or []
+        try:
+            django_silenced = [
+                i
+                for i in getattr(settings, "SILENCED_SYSTEM_CHECKS", ())
+                if str(i).startswith("AG")
+            ]
+        except TypeError:  # not a list: Django's own checks report it
+            django_silenced = []
+        own = conf.get("silence") or []
+        if django_silenced and isinstance(own, (str, list, tuple, set, frozenset)):
             own = own.split(",") if isinstance(own, str) else list(own)
-            conf["silence"] = [*own, *django_silenced]
+            conf = {**conf, "silence": [*own, *django_silenced]}
+        # (a malformed "silence" is left as it is: the policy reports it as AG700)
         try:
             checks.REPORT = _process.run(
                 "django",

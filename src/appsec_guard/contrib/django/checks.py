@@ -26,10 +26,17 @@ def guard_findings(app_configs: Any = None, **kwargs: Any) -> List[Any]:
     """Registered with ``checks.register``: reads the report of ready(), runs nothing."""
     if REPORT is None:
         return []
+    from ..._emit import redact_text, secret_values
+
+    secrets = secret_values()
     return [
         _LEVELS[f.severity](
-            (f"[{f.severity.value}] {f.message}") + (f" [{f.capability}]" if f.capability else ""),
-            hint=f.remediation or None,
+            redact_text(
+                f"[{f.severity.value}] {f.message}"
+                + (f" [{f.capability}]" if f.capability else ""),
+                secrets,
+            ),
+            hint=redact_text(f.remediation, secrets) if f.remediation else None,
             id=f.id,
         )
         for f in REPORT.findings

@@ -14,12 +14,28 @@ keeps the source it came from, so a finding can cite it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass, field
 
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_LAYERS = ("compatibility.json", "supplement.json")

@@ -21,13 +21,17 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, List, Mapping, Tuple
 from urllib.parse import urlsplit
 
 from ..model import Evidence, Finding, RemoteConfig, Severity
 from ._io import exists, under
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from .._frozen import dataclass
 
 DEFAULT_TIMEOUT = 0.25
 DEFAULT_MAX_BYTES = 64 * 1024
@@ -127,7 +131,10 @@ class ProbeResult:
     detail: str
 
 
-def probe(address: AgentAddress, options: ProbeOptions = ProbeOptions()) -> ProbeResult:
+def probe(
+    address: AgentAddress,
+    options: ProbeOptions = ProbeOptions(),  # noqa: B008 (frozen)
+) -> ProbeResult:
     """Ask the Agent's ``/info`` within ``options.timeout`` seconds. Never raises."""
     box: List[ProbeResult] = []
     deadline = time.monotonic() + max(0.0, options.timeout)
@@ -279,7 +286,7 @@ def detect_remote_config(
     *,
     deployment: str,
     enabled_in_settings: bool,
-    options: ProbeOptions = ProbeOptions(),
+    options: ProbeOptions = ProbeOptions(),  # noqa: B008 (frozen)
 ) -> Tuple[RemoteConfig, List[Evidence], List[Finding]]:
     """Remote Configuration status, its evidence, and findings about the Agent settings."""
     if not enabled_in_settings:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Optional
 
 from packaging.version import InvalidVersion, Version
 
 from ._io import read_text
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from .._frozen import dataclass
 
 _NORMALIZE = re.compile(r"[-_.]+")
 

@@ -53,3 +53,10 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.8", "-e", ".")
     session.run("mypy")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Boot cost: writes docs/performance.md (not part of the default sessions)."""
+    session.install(".", "ddtrace", "flask", "django", "ddapm-test-agent")
+    session.run("python", "benchmarks/boot.py", *session.posargs)

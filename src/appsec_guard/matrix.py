@@ -600,14 +600,20 @@ def read_layer(path: Path) -> Dict[str, Any]:
 
 
 _SHIPPED: Optional[Matrix] = None
+_SHIPPED_LAYERS: Optional[List[Dict[str, Any]]] = None  # parsed once; merging does not mutate them
 
 
 def load(extra: Sequence[Path] = ()) -> Matrix:
-    """The shipped matrix, merged with ``extra`` layer files (a user's own rows)."""
-    global _SHIPPED
+    """The shipped matrix, merged with ``extra`` layer files (a user's own rows).
+
+    The shipped files are read and validated once per process, lazily (on the first run).
+    """
+    global _SHIPPED, _SHIPPED_LAYERS
     if not extra and _SHIPPED is not None:
         return _SHIPPED
-    layers = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
+    if _SHIPPED_LAYERS is None:
+        _SHIPPED_LAYERS = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
+    layers = list(_SHIPPED_LAYERS)
     layers.extend(read_layer(Path(p)) for p in extra)
     origin = "shipped matrix" + "".join(f" + {p}" for p in extra)
     matrix = merge_layers(layers, origin)

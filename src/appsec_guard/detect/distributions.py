@@ -54,8 +54,7 @@ class Distributions:
         found: Dict[str, Tuple[str, str]] = {}
         for entry in sys.path if paths is None else paths:
             try:
-                with os.scandir(entry or ".") as it:
-                    names = [e.name for e in it]
+                names = os.listdir(entry or ".")  # names only: no per-entry stat
             except OSError:
                 continue
             for dirname in names:

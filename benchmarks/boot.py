@@ -422,7 +422,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "`import ddtrace, flask; import appsec_guard; appsec_guard.check()`",
         "import ddtrace, flask; import appsec_guard; appsec_guard.check()",
     )
-    interleaved([flask_a, flask_b], runs)
+    flask_pkg = Cmd(
+        "`import ddtrace, flask; import packaging.version, packaging.specifiers` (the guard's "
+        "floor: `packaging`, which ddtrace and Flask do not import)",
+        "import ddtrace, flask; import packaging.version, packaging.specifiers",
+    )
+    flask_bg = Cmd(
+        "the same as the guard row, `APPSEC_GUARD_PROBE=background`",
+        "import ddtrace, flask; import appsec_guard; appsec_guard.check()",
+        {"APPSEC_GUARD_PROBE": "background"},
+    )
+    interleaved([flask_a, flask_b, flask_pkg, flask_bg], runs)
 
     log("Django boot")
     dj = "import ddtrace, django; django.setup()"
@@ -520,6 +530,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             row(bare, imp_check),
             row(deps, imp),
             row(flask_a, flask_b),
+            row(flask_a, flask_bg),
+            row(flask_a, flask_pkg),
             row(django_a, django_b),
         ]
 
@@ -566,7 +578,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         *wall_table,
         "",
         "Baselines: `python -c pass` for the first three rows, the dependencies' import for the "
-        "fourth, `import ddtrace, flask` and `django.setup()` without the guard for the last two.",
+        "fourth, `import ddtrace, flask` for the next three, `django.setup()` without the guard "
+        "for the last.",
         "",
         "## In-process",
         "",

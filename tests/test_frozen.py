@@ -86,3 +86,16 @@ def test_frozen_and_dataclasses_functions_work() -> None:
         "remediation",
         "source",
     )
+
+
+def test_pickle_and_copy_round_trip() -> None:
+    import copy
+    import pickle
+
+    from appsec_guard.matrix import load
+
+    matrix = load()
+    assert pickle.loads(pickle.dumps(matrix)) == matrix
+    assert copy.deepcopy(matrix) == matrix
+    finding = Finding("AG100", Severity.ERROR, None, "m")
+    assert copy.copy(finding) == finding

@@ -161,3 +161,9 @@ def conformance(session: nox.Session) -> None:
             "docs/conformance.md",
             *args,
         )
+
+
+def bench(session: nox.Session) -> None:
+    """Boot cost: writes docs/performance.md (not part of the default sessions)."""
+    session.install(".", "ddtrace", "flask", "django", "ddapm-test-agent")
+    session.run("python", "benchmarks/boot.py", *session.posargs)

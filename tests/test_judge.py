@@ -395,6 +395,7 @@ def test_judgement_module_does_no_io() -> None:
     assert modules == {
         "__future__",
         "dataclasses",
+        "._frozen",
         "typing",
         "packaging.version",
         ".matrix",

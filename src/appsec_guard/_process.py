@@ -11,6 +11,10 @@ internal error becomes a finding (``AG900``/``AG901``).
   ``APPSEC_GUARD_LOG_IN_CHILDREN=true``. The lock is re-created in the child.
 - Later framework imports: wrapt post-import hooks for Django and Flask re-judge once the
   framework is imported and log only the findings that changed.
+- The Agent probe (``APPSEC_GUARD_PROBE``): ``sync`` (default) asks the Agent within its
+  deadline during the run; ``background`` judges Remote Configuration ``unknown`` at boot,
+  asks the Agent in a daemon thread, then re-judges and logs what changed (with the
+  summary's ``trigger="agent probe returned"``); ``off`` never asks.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from .model import Finding, Framework, Report, Severity, Stack, Status
 _FRAMEWORK_MODULES = ("django", "flask")
 _GUARD_FAILURES = ("AG700", "AG701", "AG900", "AG901")
 _Key = Tuple[str, Optional[str], str, str]
+PROBE_MODES = ("sync", "background", "off")
+PROBE_VARIABLE = "APPSEC_GUARD_PROBE"
+_BACKGROUND_DETAIL = "asked in the background (APPSEC_GUARD_PROBE=background)"
+_RemoteConfigAnswer = Tuple[Any, List[Any], List[Finding]]  # detect_remote_config's result
 
 
 class _State:
@@ -43,6 +51,7 @@ class _State:
         self.integration: Optional[str] = None
         self.hooks: Set[str] = set()  # frameworks whose import hook is registered
         self.hooked: Set[str] = set()  # frameworks whose import hook has fired
+        self.background_probes = 0  # background Agent probes that re-judged (or failed)
 
 
 STATE = _State()
@@ -79,6 +88,27 @@ def _framework_version(name: str) -> Framework:
     return Framework(name, version)
 
 
+def probe_mode(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, Optional[Finding]]:
+    """``APPSEC_GUARD_PROBE``: sync (default), background or off; a bad value is AG700."""
+    env = os.environ if environ is None else environ
+    raw = env.get(PROBE_VARIABLE, "")
+    value = raw.strip().lower()
+    if not value:
+        return "sync", None
+    if value in PROBE_MODES:
+        return value, None
+    from ._emit import redact_text
+
+    shown = redact_text(raw if len(raw) <= 80 else raw[:80] + "...")
+    return "sync", Finding(
+        "AG700",
+        Severity.WARNING,
+        None,
+        f"{PROBE_VARIABLE}={shown!r} is not one of {', '.join(PROBE_MODES)}; using sync",
+        f"set {PROBE_VARIABLE} to one of {', '.join(PROBE_MODES)}, or unset it",
+    )
+
+
 def guard_failure(source: str, exc: BaseException) -> Finding:
     from ._emit import redact_text
 
@@ -107,15 +137,20 @@ def _judge(
     pol: _policy.Policy,
     framework_hint: Optional[Framework],
     environ: Optional[Mapping[str, str]],
-) -> Tuple[Report, _policy.Policy]:
+    remote_config: Optional[_RemoteConfigAnswer] = None,
+) -> Tuple[Report, _policy.Policy, bool]:
+    """The report, the policy, and whether the Agent is still to be asked (background)."""
     from . import matrix as _matrix
 
     extra: List[Finding] = []
+    mode, problem = probe_mode(environ)
+    if problem is not None:
+        extra.append(problem)
     try:
         matrix = _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with
-        problem = guard_failure("loading the shipped matrix", exc)
-        return _unknown_report(pol.require, (), problem), pol
+        failure = guard_failure("loading the shipped matrix", exc)
+        return _unknown_report(pol.require, (), failure), pol, False
     if pol.matrix:
         try:
             matrix = _matrix.load([Path(p) for p in pol.matrix])
@@ -133,18 +168,59 @@ def _judge(
                 )
             )
     pol = pol.with_capabilities(matrix.capability_ids)
+    pending = False
     try:
+        from .detect import ProbeOptions
         from .guard import assess
 
+        assumed = None if remote_config is None else {"remote_config": remote_config[0]}
         report = assess(
-            environ=environ, required=pol.require, matrix=matrix, framework_hint=framework_hint
+            environ=environ,
+            required=pol.require,
+            matrix=matrix,
+            framework_hint=framework_hint,
+            assumed=assumed,
+            probe=ProbeOptions(enabled=mode == "sync"),
         )
+        if remote_config is not None:
+            report, extra = _with_probe_answer(report, remote_config), extra + remote_config[2]
+        elif mode == "background":
+            report, pending = _probe_deferred(report)
     except Exception as exc:
         report = _unknown_report(
             pol.require, matrix.capability_ids, guard_failure("detection", exc)
         )
     findings = pol.problems + tuple(extra) + report.findings
-    return report.with_findings(tuple(f for f in findings if f.id not in pol.silence)), pol
+    kept = tuple(f for f in findings if f.id not in pol.silence)
+    return report.with_findings(kept), pol, pending
+
+
+def _probe_deferred(report: Report) -> Tuple[Report, bool]:
+    """Background mode: the probe was skipped; say so in the evidence. True when the Agent
+    is to be asked (not when Remote Configuration is off, or the platform has none)."""
+    from ._frozen import replace
+    from .model import Evidence
+
+    ev = report.stack.evidence
+    skipped = [e for e in ev if e.fact == "remote_config" and e.source == "probe"]
+    if not skipped:
+        return report, False
+    evidence = tuple(
+        Evidence("remote_config", "probe", _BACKGROUND_DETAIL) if e in skipped else e for e in ev
+    )
+    return replace(report, stack=report.stack.with_facts(evidence=evidence)), True
+
+
+def _with_probe_answer(report: Report, answer: _RemoteConfigAnswer) -> Report:
+    """The re-judged report with the probe's own evidence instead of "assumed"."""
+    from ._frozen import replace
+
+    evidence = tuple(
+        e
+        for e in report.stack.evidence
+        if not (e.fact == "remote_config" and e.source == "assumed")
+    ) + tuple(answer[1])
+    return replace(report, stack=report.stack.with_facts(evidence=evidence))
 
 
 def _emit_report(
@@ -234,6 +310,7 @@ def run(
     only_new: bool = False,
     trigger: Optional[str] = None,
     force: bool = False,
+    remote_config: Optional[_RemoteConfigAnswer] = None,
 ) -> Optional[Report]:
     """One guard run. Returns None in off mode (unless ``force``: judge, but log nothing).
 
@@ -248,8 +325,9 @@ def run(
         if pol.off and not force:
             STATE.policy = pol
             return None
+        pending = False
         try:
-            report, pol = _judge(pol, framework_hint, environ)
+            report, pol, pending = _judge(pol, framework_hint, environ, remote_config)
         except Exception as exc:  # pragma: no cover - _judge is written not to raise
             report = _unknown_report(pol.require, (), guard_failure("the guard", exc))
         STATE.report, STATE.policy, STATE.pid = report, pol, os.getpid()
@@ -265,10 +343,71 @@ def run(
             STATE.report = report
         except Exception:  # pragma: no cover - emit is written not to raise
             pass
+        if pending:
+            again = {
+                "entry": entry,
+                "code": code,
+                "settings": settings,
+                "settings_label": settings_label,
+                "framework_hint": framework_hint,
+                "environ": environ,
+            }
+            _start_background_probe(report, again)
         error = refusal(report, pol)
         if error is not None:
             raise error
         return report
+
+
+def _start_background_probe(report: Report, again: Dict[str, Any]) -> None:
+    """Ask the Agent in a daemon thread, then run again with its answer (logs what changed)."""
+    pid = os.getpid()
+
+    def ask() -> None:
+        try:
+            from .detect.agent import detect_remote_config
+
+            env = again["environ"]
+            answer = detect_remote_config(
+                os.environ if env is None else env,
+                Path("/"),
+                deployment=report.stack.deployment,
+                enabled_in_settings=True,
+                options=_background_options(),
+            )
+            if os.getpid() != pid:
+                return
+            run(
+                only_new=True,
+                trigger="agent probe returned",
+                force=True,
+                remote_config=answer,
+                **again,
+            )
+            STATE.background_probes += 1
+        except Exception:  # strict mode cannot refuse a boot that is over: the log says it
+            STATE.background_probes += 1
+
+    with contextlib.suppress(Exception):  # no threads left: Remote Configuration stays unknown
+        threading.Thread(target=ask, name="appsec-guard-agent-probe-bg", daemon=True).start()
+
+
+def _background_options() -> Any:
+    from .detect import ProbeOptions
+
+    return ProbeOptions()
+
+
+def wait_for_background_probe(timeout: float = 5.0) -> bool:
+    """Tests and benchmarks: wait until the background probe has re-judged (bounded)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if STATE.background_probes:
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def check(refresh: bool = False) -> Report:

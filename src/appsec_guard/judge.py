@@ -11,13 +11,17 @@ and becomes a finding, so the team sees all that stands in the way, not only the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from packaging.version import Version
 
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule
 from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass
 
 _OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 _IMPL_NAMES = {"cpython": "CPython", "pypy": "PyPy"}

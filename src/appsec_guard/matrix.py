@@ -14,12 +14,28 @@ keeps the source it came from, so a finding can cite it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass, field
 
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
@@ -591,14 +607,20 @@ def read_layer(path: Path) -> Dict[str, Any]:
 
 
 _SHIPPED: Optional[Matrix] = None
+_SHIPPED_LAYERS: Optional[List[Dict[str, Any]]] = None  # parsed once; merging does not mutate them
 
 
 def load(extra: Sequence[Path] = ()) -> Matrix:
-    """The shipped matrix, merged with ``extra`` layer files (a user's own rows)."""
-    global _SHIPPED
+    """The shipped matrix, merged with ``extra`` layer files (a user's own rows).
+
+    The shipped files are read and validated once per process, lazily (on the first run).
+    """
+    global _SHIPPED, _SHIPPED_LAYERS
     if not extra and _SHIPPED is not None:
         return _SHIPPED
-    layers = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
+    if _SHIPPED_LAYERS is None:
+        _SHIPPED_LAYERS = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
+    layers = list(_SHIPPED_LAYERS)
     layers.extend(read_layer(Path(p)) for p in extra)
     origin = "shipped matrix" + "".join(f" + {p}" for p in extra)
     matrix = merge_layers(layers, origin)

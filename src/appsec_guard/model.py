@@ -7,10 +7,14 @@ turns it into a :class:`Report`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from packaging.version import Version
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, replace
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass, field, replace
 
 # The seven capabilities of the compatibility page. The matrix is the authority on which
 # capabilities exist (a newer page may add one); these names are for code that refers to them.

@@ -19,10 +19,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from .model import Finding, Severity
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, replace
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass, replace
 
 WARN, STRICT, OFF = "warn", "strict", "off"
 MODES = (WARN, STRICT, OFF)

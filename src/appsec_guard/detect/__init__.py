@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optional, Tuple, TypeVar
 
 from packaging.version import Version
 
@@ -22,6 +21,11 @@ from .distributions import Distributions
 from .framework import detect_framework
 from .runtime import detect_runtime
 from .settings import Settings, read_settings
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from .._frozen import dataclass
 
 __all__ = ["Detection", "ProbeOptions", "detect"]
 

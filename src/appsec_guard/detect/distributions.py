@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
 
 from packaging.version import InvalidVersion, Version
 
 from ._io import read_text
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from .._frozen import dataclass
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
@@ -35,34 +39,60 @@ class Distribution:
 
 
 class Distributions:
-    """A snapshot of what is installed. Build it once with :meth:`scan` and pass it around."""
+    """A snapshot of what is installed. Build it once with :meth:`scan` and pass it around.
+
+    The scan lists the metadata directories only; a distribution's version (and, when its
+    directory name has none, its METADATA file) is read the first time it is asked for, once.
+    """
 
     def __init__(self, dists: Dict[str, Distribution]) -> None:
         self._dists = dists
+        self._found: Dict[str, Tuple[str, str]] = {}  # name -> (sys.path entry, directory)
 
     @classmethod
     def scan(cls, paths: Optional[Iterable[str]] = None) -> Distributions:
-        found: Dict[str, Distribution] = {}
+        found: Dict[str, Tuple[str, str]] = {}
         for entry in sys.path if paths is None else paths:
             try:
-                with os.scandir(entry or ".") as it:
-                    names = [e.name for e in it]
+                names = os.listdir(entry or ".")  # names only: no per-entry stat
             except OSError:
                 continue
             for dirname in names:
-                dist = _parse_dir(entry or ".", dirname)
-                if dist is not None and dist.name not in found:
-                    found[dist.name] = dist
-        return cls(found)
+                if dirname.endswith(_SUFFIXES):
+                    name = _dist_name(dirname)
+                    if name not in found:
+                        found[name] = (entry or ".", dirname)
+        snapshot = cls({})
+        snapshot._found = found
+        return snapshot
 
     def get(self, name: str) -> Optional[Distribution]:
-        return self._dists.get(normalize(name))
+        key = normalize(name)
+        dist = self._dists.get(key)
+        if dist is None and key in self._found:
+            dist = _parse_dir(*self._found[key])
+            if dist is not None:
+                self._dists[key] = dist
+        return dist
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and normalize(name) in self._dists
+        if not isinstance(name, str):
+            return False
+        key = normalize(name)
+        return key in self._dists or key in self._found
 
     def names(self) -> Iterable[str]:
-        return self._dists.keys()
+        return {**dict.fromkeys(self._found), **dict.fromkeys(self._dists)}.keys()
+
+
+_SUFFIXES = (".dist-info", ".egg-info")
+
+
+def _dist_name(dirname: str) -> str:
+    for suffix in _SUFFIXES:
+        if dirname.endswith(suffix):
+            return normalize(dirname[: -len(suffix)].partition("-")[0])
+    return normalize(dirname)
 
 
 def _parse_dir(entry: str, dirname: str) -> Optional[Distribution]:

@@ -32,8 +32,7 @@ differently from what it seems to mean gives AG600; a value that means nothing g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from packaging.version import Version
 
@@ -49,6 +48,11 @@ from ..model import (
     Finding,
     Severity,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from .._frozen import dataclass
 
 ASBOOL_TRUTHY = frozenset({"true", "1"})  # ddtrace/internal/utils/formats.py: asbool
 ENVIER_TRUTHY = frozenset({"1", "true", "yes", "on"})  # envier/env.py: Env.__truthy__

@@ -1,0 +1,641 @@
+"""Boot cost of appsec-guard: whole-process medians and ratios, in-process timings, the probe.
+
+Run with ``nox -s bench`` (or ``python benchmarks/boot.py [--runs N] [--out PATH]``). Not part of
+the test suite: timings are machine facts, so the verdicts are ratios and medians of many runs,
+with A and B interleaved so that noise on a shared machine hits both. Writes
+``docs/performance.md`` and prints the same tables.
+
+Child interpreters run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` removed, two
+warm-up runs per command first), as an installed app runs, and with no ``APPSEC_GUARD_*`` /
+``DD_*`` settings except ``DD_TRACE_AGENT_URL`` pointing at a closed loopback port (the
+guard's probe is refused, as on a host without an Agent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+BENCH = ROOT / "benchmarks"
+PYTHON = sys.executable
+LOOPBACK = "127.0.0.1"
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+CLOCK = "cpu"  # which clock row() and the verdicts read; switched while writing the tables
+REFUSED_PORT = free_port()  # bound then closed: nothing listens there
+
+
+def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APPSEC_GUARD_", "DD_", "DJANGO_", "BENCH_"))
+        and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(BENCH)])
+    env["DD_TRACE_AGENT_URL"] = f"http://{LOOPBACK}:{REFUSED_PORT}"
+    env.update(extra or {})
+    return env
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Cmd:
+    def __init__(self, label: str, code: str, env: Optional[Dict[str, str]] = None) -> None:
+        self.label, self.code, self.env = label, code, child_env(env)
+        self.wall: List[float] = []
+        self.cpu: List[float] = []
+
+    def once(self) -> Tuple[float, float]:
+        """Wall-clock and CPU (user + system) milliseconds of one run of the command."""
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [PYTHON, "-c", self.code],
+            env=self.env,
+            cwd=str(ROOT),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = (time.perf_counter() - start) * 1000
+        proc.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        if proc.returncode != 0:
+            raise RuntimeError(f"{self.code!r} exited with {proc.returncode}")
+        return wall, (usage.ru_utime + usage.ru_stime) * 1000
+
+    @property
+    def times(self) -> List[float]:
+        return self.cpu if CLOCK == "cpu" else self.wall
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def p90(self) -> float:
+        return pct(self.times, 0.9)
+
+
+def interleaved(cmds: Sequence[Cmd], runs: int) -> None:
+    """Warm up each command twice, then run them in turn, alternating the order."""
+    for c in cmds:
+        c.once()
+        c.once()
+    for i in range(runs):
+        order = list(cmds) if i % 2 == 0 else list(reversed(cmds))
+        for c in order:
+            wall, cpu = c.once()
+            c.wall.append(wall)
+            c.cpu.append(cpu)
+
+
+def inner(name: str, env: Optional[Dict[str, str]] = None) -> Any:
+    """Run ``boot.py --inner NAME`` in a fresh interpreter; its JSON answer."""
+    res = subprocess.run(
+        [PYTHON, str(Path(__file__).resolve()), "--inner", name],
+        env=child_env(env),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# --- in-process measurements (run in fresh interpreters via --inner) ------------------------
+
+
+def _quiet_logging() -> None:
+    import logging
+
+    logging.disable(logging.CRITICAL)
+
+
+def inner_check_cold() -> Dict[str, float]:
+    """The first check() of a process: modules imported, nothing loaded or scanned yet."""
+    _quiet_logging()
+    os.environ["APPSEC_GUARD_MODE"] = "off"  # import without the import-time run
+    import appsec_guard
+
+    del os.environ["APPSEC_GUARD_MODE"]
+    import appsec_guard.guard  # the modules a run needs, so only the run is timed
+    from appsec_guard import _emit  # noqa: F401
+
+    start = time.perf_counter()
+    appsec_guard.check(refresh=True)
+    return {"ms": (time.perf_counter() - start) * 1000}
+
+
+def inner_check_warm() -> Dict[str, float]:
+    """check() again in a warm process: the cached report, and a full re-run (refresh=True)."""
+    import timeit
+
+    _quiet_logging()
+    import appsec_guard
+
+    appsec_guard.check(refresh=True)
+    n = 200
+    refresh = min(timeit.repeat(lambda: appsec_guard.check(refresh=True), number=n, repeat=5))
+    cached = min(timeit.repeat(appsec_guard.check, number=100000, repeat=5))
+    return {"refresh_ms": refresh / n * 1000, "cached_us": cached / 100000 * 1e6}
+
+
+def inner_lambda() -> Dict[str, float]:
+    import timeit
+
+    _quiet_logging()
+    import appsec_guard
+
+    def bare(event: Any, context: Any) -> Any:
+        return event
+
+    wrapped = appsec_guard.lambda_handler(bare)
+    event: Dict[str, str] = {}
+    n = 1_000_000
+    bare_t = min(timeit.repeat(lambda: bare(event, None), number=n, repeat=7))
+    wrap_t = min(timeit.repeat(lambda: wrapped(event, None), number=n, repeat=7))
+    return {"bare_ns": bare_t / n * 1e9, "wrapped_ns": wrap_t / n * 1e9}
+
+
+def inner_probe() -> Dict[str, Any]:
+    """The probe against a refused port, a real or loopback Agent, and a hanging socket."""
+    from appsec_guard.detect.agent import DEFAULT_TIMEOUT, AgentAddress, ProbeOptions, probe
+
+    options = ProbeOptions()
+    out: Dict[str, Any] = {"deadline_s": DEFAULT_TIMEOUT}
+
+    def times(port: int, n: int) -> Tuple[List[float], str]:
+        address = AgentAddress("http", LOOPBACK, port, "bench")
+        result, values = None, []
+        for _ in range(n):
+            start = time.perf_counter()
+            result = probe(address, options)
+            values.append((time.perf_counter() - start) * 1000)
+        assert result is not None
+        return values, f"{result.status.value}: {result.detail}"
+
+    down, detail = times(free_port(), 30)
+    out["down"] = {"median_ms": statistics.median(down), "max_ms": max(down), "result": detail}
+    with agent_up() as (port, kind):
+        up, detail = times(port, 30)
+    out["up"] = {
+        "median_ms": statistics.median(up),
+        "max_ms": max(up),
+        "result": detail,
+        "agent": kind,
+    }
+    with hanging() as port:
+        hang, detail = times(port, 5)
+    out["hanging"] = {"median_ms": statistics.median(hang), "max_ms": max(hang), "result": detail}
+    return out
+
+
+INNER: Dict[str, Callable[[], Any]] = {
+    "check_cold": inner_check_cold,
+    "check_warm": inner_check_warm,
+    "lambda": inner_lambda,
+    "probe": inner_probe,
+}
+
+# --- loopback agents -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def agent_up() -> Iterator[Tuple[int, str]]:
+    """Datadog's ddapm-test-agent if installed, else a tiny server answering /info."""
+    try:
+        import ddapm_test_agent  # noqa: F401
+    except ImportError:
+        with tiny_info_server() as port:
+            yield port, "loopback /info server (ddapm-test-agent not installed)"
+        return
+    port = free_port()
+    with tempfile.TemporaryDirectory() as snapshots:
+        cmd = [
+            PYTHON, "-c", "import sys; from ddapm_test_agent.agent import main; sys.exit(main())",
+            "--host", LOOPBACK, "--port", str(port), "--snapshot-dir", snapshots,
+            "--otlp-http-port", str(free_port()), "--otlp-grpc-port", str(free_port()),
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}  # no forwarding
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                with contextlib.suppress(OSError), socket.create_connection(
+                    (LOOPBACK, port), timeout=0.5
+                ):
+                    break
+                if proc.poll() is not None:
+                    raise RuntimeError("ddapm-test-agent exited")
+                time.sleep(0.1)
+            yield port, "ddapm-test-agent"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _server(answer: Optional[bytes]) -> Iterator[int]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((LOOPBACK, 0))
+    listener.listen(16)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    conns: List[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            if answer is not None:
+                with contextlib.suppress(OSError):
+                    conn.settimeout(2)
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                    conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(5)
+        for c in conns:
+            c.close()
+        listener.close()
+
+
+def tiny_info_server() -> contextlib.AbstractContextManager[int]:
+    body = json.dumps({"version": "7.50.0", "endpoints": ["/info", "/v0.7/config"]}).encode()
+    return _server(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
+
+
+def hanging() -> contextlib.AbstractContextManager[int]:
+    """Accepts connections and never answers."""
+    return _server(None)
+
+
+# --- -X importtime ---------------------------------------------------------------------------
+
+
+def importtime(code: str, runs: int = 7) -> List[Tuple[str, float, float]]:
+    """(module, self us, cumulative us) medians over ``runs``, for modules imported by ``code``
+    after its setup part (everything before the last ``;``)."""
+    samples: Dict[str, List[Tuple[int, int]]] = {}
+    order: List[str] = []
+    setup, _, target = code.rpartition(";")
+    for _ in range(runs):
+        res = subprocess.run(
+            [
+                PYTHON,
+                "-X",
+                "importtime",
+                "-c",
+                f"{setup}; import sys; print('--mark--', file=sys.stderr); {target}",
+            ],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = res.stderr.split("--mark--", 1)[-1].splitlines()
+        for line in lines:
+            parts = line[len("import time:") :].split("|")
+            if not line.startswith("import time:") or len(parts) != 3:
+                continue
+            self_us, cum_us, name = parts[0].strip(), parts[1].strip(), parts[2].rstrip()
+            if not self_us.isdigit():  # the header line
+                continue
+            if name not in samples:
+                order.append(name)
+            samples.setdefault(name, []).append((int(self_us), int(cum_us)))
+    return [
+        (
+            name,
+            statistics.median(s for s, _ in samples[name]),
+            statistics.median(c for _, c in samples[name]),
+        )
+        for name in order
+    ]
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def versions() -> Dict[str, str]:
+    code = (
+        "import json\n"
+        "from importlib.metadata import version\n"
+        "out = {}\n"
+        "for n in ('ddtrace', 'flask', 'django', 'packaging', 'structlog', 'wrapt', 'ddapm-test-agent'):\n"
+        "    try: out[n] = version(n)\n"
+        "    except Exception: out[n] = 'not installed'\n"
+        "print(json.dumps(out))"
+    )
+    res = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
+    return dict(json.loads(res.stdout))
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def row(a: Cmd, b: Cmd) -> str:
+    return (
+        f"| {b.label} | {a.median:.1f} | {b.median:.1f} | {a.p90:.1f} | {b.p90:.1f} "
+        f"| {b.median / a.median:.3f} | {b.median - a.median:+.1f} |"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="whole-process runs per command")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    parser.add_argument("--inner", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.inner:
+        print(json.dumps(INNER[args.inner]()))
+        return 0
+
+    runs = args.runs
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+
+    log(f"bare interpreter ({runs} interleaved runs each)")
+    bare = Cmd("`python -c pass`", "pass")
+    deps = Cmd(
+        "`import packaging.version, packaging.specifiers, structlog, wrapt` (the dependencies)",
+        "import packaging.version, packaging.specifiers, structlog, wrapt",
+    )
+    imp = Cmd("`import appsec_guard`", "import appsec_guard")
+    imp_check = Cmd(
+        "`import appsec_guard; appsec_guard.check()`", "import appsec_guard; appsec_guard.check()"
+    )
+    interleaved([bare, deps, imp, imp_check], runs)
+
+    log("Flask boot")
+    flask_a = Cmd("`import ddtrace, flask`", "import ddtrace, flask")
+    flask_b = Cmd(
+        "`import ddtrace, flask; import appsec_guard; appsec_guard.check()`",
+        "import ddtrace, flask; import appsec_guard; appsec_guard.check()",
+    )
+    flask_pkg = Cmd(
+        "`import ddtrace, flask; import packaging.version, packaging.specifiers` (the guard's "
+        "floor: `packaging`, which ddtrace and Flask do not import)",
+        "import ddtrace, flask; import packaging.version, packaging.specifiers",
+    )
+    flask_bg = Cmd(
+        "the same as the guard row, `APPSEC_GUARD_PROBE=background`",
+        "import ddtrace, flask; import appsec_guard; appsec_guard.check()",
+        {"APPSEC_GUARD_PROBE": "background"},
+    )
+    interleaved([flask_a, flask_b, flask_pkg, flask_bg], runs)
+
+    log("Django boot")
+    dj = "import ddtrace, django; django.setup()"
+    dj_env = {"DJANGO_SETTINGS_MODULE": "bench_django_settings"}
+    django_a = Cmd("`django.setup()` without the guard's app", dj, dj_env)
+    django_b = Cmd(
+        "`django.setup()` with `appsec_guard.contrib.django` installed",
+        dj,
+        {**dj_env, "BENCH_GUARD": "1"},
+    )
+    interleaved([django_a, django_b], runs)
+
+    log("in-process: check() cold and warm, the Lambda wrapper, the probe")
+    cold = [inner("check_cold")["ms"] for _ in range(15)]
+    cold_off = [inner("check_cold", {"APPSEC_GUARD_PROBE": "off"})["ms"] for _ in range(15)]
+    warm = inner("check_warm")
+    warm_off = inner("check_warm", {"APPSEC_GUARD_PROBE": "off"})
+    lam = inner("lambda")
+    probe = inner("probe")
+
+    log("-X importtime")
+    bare_it = importtime("pass; import appsec_guard")
+    flask_it = importtime("import ddtrace, flask; import appsec_guard")
+
+    # --- budget ---
+    def wall_delta(a: Cmd, b: Cmd) -> str:
+        wa, wb = statistics.median(a.wall), statistics.median(b.wall)
+        return f"; wall clock: ratio {wb / wa:.3f}, {wb - wa:+.1f} ms"
+
+    flask_ratio = flask_b.median / flask_a.median
+    flask_delta = flask_b.median - flask_a.median
+    dj_ratio = django_b.median / django_a.median
+    dj_delta = django_b.median - django_a.median
+    lam_over = lam["wrapped_ns"] - lam["bare_ns"]
+    deadline_ms = probe["deadline_s"] * 1000
+    grace_ms = 50.0  # probe() joins its thread for the deadline plus 50 ms
+    probe_within = all(
+        probe[k]["max_ms"] <= deadline_ms + grace_ms for k in ("down", "up", "hanging")
+    )
+    import_over = imp.median - deps.median
+    budget = [
+        (
+            "Realistic boot, Flask: ratio <= 1.03 and <= 5 ms at the median",
+            f"CPU: ratio {flask_ratio:.3f}, {flask_delta:+.1f} ms" + wall_delta(flask_a, flask_b),
+            flask_ratio <= 1.03 and flask_delta <= 5,
+        ),
+        (
+            "Realistic boot, Django: ratio <= 1.03 and <= 5 ms at the median",
+            f"CPU: ratio {dj_ratio:.3f}, {dj_delta:+.1f} ms" + wall_delta(django_a, django_b),
+            dj_ratio <= 1.03 and dj_delta <= 5,
+        ),
+        (
+            "`check()` in-process, warm caches: <= 1 ms",
+            f"{warm['cached_us']:.2f} us (cached report); full re-run `check(refresh=True)`: "
+            f"{warm['refresh_ms']:.2f} ms (probe refused), {warm_off['refresh_ms']:.2f} ms (probe off)",
+            warm["cached_us"] / 1000 <= 1,
+        ),
+        (
+            "`check(refresh=True)` in-process, warm caches, probe off: <= 1 ms (stricter reading)",
+            f"{warm_off['refresh_ms']:.2f} ms",
+            warm_off["refresh_ms"] <= 1,
+        ),
+        (
+            "Lambda wrapper: <= 1 us per warm invocation over the bare handler",
+            f"{lam_over:+.0f} ns ({lam['wrapped_ns']:.0f} vs {lam['bare_ns']:.0f} ns)",
+            lam_over <= 1000,
+        ),
+        (
+            f"Agent probe returns within its deadline ({deadline_ms:.0f} ms + {grace_ms:.0f} ms join grace), always",
+            "max "
+            + ", ".join(f"{k} {probe[k]['max_ms']:.1f} ms" for k in ("down", "up", "hanging")),
+            probe_within,
+        ),
+        (
+            "Agent probe, connection refused: <= 5 ms",
+            f"median {probe['down']['median_ms']:.2f} ms, max {probe['down']['max_ms']:.2f} ms",
+            probe["down"]["median_ms"] <= 5,
+        ),
+        (
+            "Bare `import appsec_guard` <= its dependencies' import + 5 ms",
+            f"CPU: {imp.median:.1f} ms vs {deps.median:.1f} ms ({import_over:+.1f} ms)"
+            + wall_delta(deps, imp),
+            import_over <= 5,
+        ),
+    ]
+
+    global CLOCK
+    head = "| command | A median ms | B median ms | A p90 | B p90 | B/A | delta ms |\n|---|---|---|---|---|---|---|"
+
+    def table() -> List[str]:
+        return [
+            head,
+            row(bare, deps),
+            row(bare, imp),
+            row(bare, imp_check),
+            row(deps, imp),
+            row(flask_a, flask_b),
+            row(flask_a, flask_bg),
+            row(flask_a, flask_pkg),
+            row(django_a, django_b),
+        ]
+
+    cpu_table = table()
+    CLOCK = "wall"
+    wall_table = table()
+    CLOCK = "cpu"
+    v = versions()
+    guard_mods = [m for m in bare_it if m[0].strip().startswith("appsec_guard")]
+    guard_total = next((c for n, _, c in bare_it if n.strip() == "appsec_guard"), 0.0)
+    top_bare = sorted(bare_it, key=lambda m: -m[2])[:25]
+    top_flask = sorted(flask_it, key=lambda m: -m[1])[:20]
+
+    lines = [
+        "# Boot cost",
+        "",
+        "Written by `benchmarks/boot.py` (`nox -s bench`); do not edit by hand.",
+        "",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.release()}",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"- method: {runs} whole-process runs per command, commands interleaved (order alternating), "
+        "after two warm-up runs each (bytecode cached); the child environment has no "
+        "`APPSEC_GUARD_*`/`DD_*` settings except `DD_TRACE_AGENT_URL` at a closed loopback port "
+        "(the guard's Agent probe is refused, as on a host without an Agent).",
+        "",
+        "## Budget",
+        "",
+        "| budget | measured | verdict |",
+        "|---|---|---|",
+        *[f"| {name} | {got} | {verdict(ok)} |" for name, got, ok in budget],
+        "",
+        "Verdicts on whole-process boot use CPU time (user + system of the child, from "
+        "`wait4`): this machine is shared, and wall-clock medians moved by tens of ms between "
+        "identical runs while CPU time did not. Wall-clock figures are shown next to them.",
+        "",
+        "## Whole-process boot, CPU time (A: the row's baseline, B: the row's command)",
+        "",
+        *cpu_table,
+        "",
+        "## Whole-process boot, wall clock",
+        "",
+        *wall_table,
+        "",
+        "Baselines: `python -c pass` for the first three rows, the dependencies' import for the "
+        "fourth, `import ddtrace, flask` for the next three, `django.setup()` without the guard "
+        "for the last.",
+        "",
+        "## In-process",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+        f"| first `check()` of a process (matrix load, metadata scan, probe refused), median of 15 | {statistics.median(cold):.2f} ms (p90 {pct(cold, 0.9):.2f}) |",
+        f"| first `check()` of a process, `APPSEC_GUARD_PROBE=off`, median of 15 | {statistics.median(cold_off):.2f} ms (p90 {pct(cold_off, 0.9):.2f}) |",
+        f"| `check()` warm: the cached report | {warm['cached_us']:.2f} us |",
+        f"| `check(refresh=True)` warm: a full re-run, probe refused | {warm['refresh_ms']:.2f} ms |",
+        f"| `check(refresh=True)` warm: a full re-run, probe off | {warm_off['refresh_ms']:.2f} ms |",
+        f"| Lambda handler, bare | {lam['bare_ns']:.0f} ns per call |",
+        f"| Lambda handler, `@appsec_guard.lambda_handler` | {lam['wrapped_ns']:.0f} ns per call ({lam_over:+.0f} ns) |",
+        "",
+        f"## Remote Configuration probe (deadline {deadline_ms:.0f} ms)",
+        "",
+        "| Agent | median ms | max ms | result |",
+        "|---|---|---|---|",
+        f"| down (connection refused), 30 probes | {probe['down']['median_ms']:.2f} | {probe['down']['max_ms']:.2f} | {probe['down']['result']} |",
+        f"| up ({probe['up']['agent']}), 30 probes | {probe['up']['median_ms']:.2f} | {probe['up']['max_ms']:.2f} | {probe['up']['result']} |",
+        f"| hanging (accepts, never answers), 5 probes | {probe['hanging']['median_ms']:.1f} | {probe['hanging']['max_ms']:.1f} | {probe['hanging']['result']} |",
+        "",
+        "`APPSEC_GUARD_PROBE=background` takes the probe out of the boot entirely (Remote "
+        "Configuration is judged `unknown` at boot and re-judged when the Agent answers).",
+        "",
+        '## `python -X importtime -c "import appsec_guard"` (bare interpreter)',
+        "",
+        f"Medians of 7 runs, in microseconds; `appsec_guard` cumulative: {guard_total / 1000:.1f} ms "
+        "(this includes the import-time run of the guard).",
+        "",
+        "| module | self us | cumulative us |",
+        "|---|---|---|",
+        *[f"| `{n.rstrip()}` | {s:.0f} | {c:.0f} |" for n, s, c in top_bare],
+        "",
+        "The guard's own modules:",
+        "",
+        "| module | self us | cumulative us |",
+        "|---|---|---|",
+        *[f"| `{n.rstrip()}` | {s:.0f} | {c:.0f} |" for n, s, c in guard_mods],
+        "",
+        "## What `import appsec_guard` adds after `import ddtrace, flask`",
+        "",
+        "Modules imported by `import appsec_guard` once ddtrace and Flask are loaded (medians of 7 "
+        "runs, largest self time first):",
+        "",
+        "| module | self us | cumulative us |",
+        "|---|---|---|",
+        *[f"| `{n.rstrip()}` | {s:.0f} | {c:.0f} |" for n, s, c in top_flask],
+        "",
+    ]
+    text = "\n".join(lines)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The probe imports ssl only for an https Agent URL, and a TLS failure is an answer, not a crash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from appsec_guard.detect.agent import AgentAddress, probe
+from appsec_guard.model import RemoteConfig
+
+from ..helpers.agent import LOOPBACK, answering_server
+
+
+def test_https_to_a_plain_text_server_is_unknown_with_the_tls_error() -> None:
+    with answering_server(b"HTTP/1.0 200 OK\r\n\r\n{}") as port:
+        result = probe(AgentAddress("https", LOOPBACK, port, "test"))
+    assert result.status is RemoteConfig.UNKNOWN
+    assert result.detail.startswith("SSLError")
+
+
+def test_importing_the_probe_does_not_import_ssl() -> None:
+    code = "import sys, appsec_guard.detect.agent; print('ssl' in sys.modules)"
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": os.pathsep.join(sys.path), "APPSEC_GUARD_MODE": "off"},
+    )
+    assert res.stdout.strip() == "False"

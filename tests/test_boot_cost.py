@@ -1,0 +1,63 @@
+"""What keeps the boot cheap: the shipped matrix is read once, a distribution's metadata is read
+only when asked for and only once. (Timings are in benchmarks/, not here.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+
+from appsec_guard import matrix
+from appsec_guard.detect import distributions
+from appsec_guard.detect.distributions import Distributions
+
+
+def test_shipped_layers_are_read_once_even_with_user_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix, "_SHIPPED", None)
+    monkeypatch.setattr(matrix, "_SHIPPED_LAYERS", None)
+    read: List[str] = []
+    real = matrix.read_layer
+
+    def counting(path: Path) -> Any:
+        read.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(matrix, "read_layer", counting)
+    user = tmp_path / "user.json"
+    user.write_text('{"schema_version": 1}')
+    shipped = matrix.load()
+    with_user = matrix.load([user])
+    matrix.load([user])
+    assert read == ["compatibility.json", "supplement.json", "user.json", "user.json"]
+    assert with_user == shipped  # an empty layer changes nothing
+
+
+def test_a_distribution_is_read_only_when_asked_and_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("flask-3.0.0.dist-info", "nover.dist-info", "other-1.0.dist-info"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "nover.dist-info" / "METADATA").write_text("Name: nover\nVersion: 2.1\n\n")
+    parsed: List[str] = []
+    real = distributions._parse_dir
+
+    def counting(entry: str, dirname: str) -> Any:
+        parsed.append(dirname)
+        return real(entry, dirname)
+
+    monkeypatch.setattr(distributions, "_parse_dir", counting)
+    dists = Distributions.scan([str(tmp_path)])
+    assert parsed == []  # listing is enough for "is it installed"
+    assert "flask" in dists
+    assert "Other" in dists
+    assert "django" not in dists
+    assert parsed == []
+    nover = dists.get("nover")
+    assert nover is not None
+    assert str(nover.version) == "2.1"
+    dists.get("nover")
+    assert parsed == ["nover.dist-info"]
+    assert sorted(dists.names()) == ["flask", "nover", "other"]

@@ -163,6 +163,7 @@ def conformance(session: nox.Session) -> None:
         )
 
 
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Boot cost: writes docs/performance.md (not part of the default sessions)."""
     session.install(".", "ddtrace", "flask", "django", "ddapm-test-agent")

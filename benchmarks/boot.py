@@ -19,29 +19,28 @@ import datetime
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' loopback servers, shared with the benchmark
+from tests.helpers.agent import (  # noqa: E402
+    answering_server,
+    free_port,
+    hanging_server,
+    run_test_agent,
+)
+
 SRC = ROOT / "src"
 BENCH = ROOT / "benchmarks"
 PYTHON = sys.executable
 LOOPBACK = "127.0.0.1"
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
 
 
 CLOCK = "cpu"  # which clock row() and the verdicts read; switched while writing the tables
@@ -211,7 +210,7 @@ def inner_probe() -> Dict[str, Any]:
         "result": detail,
         "agent": kind,
     }
-    with hanging() as port:
+    with hanging_server() as port:
         hang, detail = times(port, 5)
     out["hanging"] = {"median_ms": statistics.median(hang), "max_ms": max(hang), "result": detail}
     return out
@@ -236,79 +235,13 @@ def agent_up() -> Iterator[Tuple[int, str]]:
         with tiny_info_server() as port:
             yield port, "loopback /info server (ddapm-test-agent not installed)"
         return
-    port = free_port()
-    with tempfile.TemporaryDirectory() as snapshots:
-        cmd = [
-            PYTHON, "-c", "import sys; from ddapm_test_agent.agent import main; sys.exit(main())",
-            "--host", LOOPBACK, "--port", str(port), "--snapshot-dir", snapshots,
-            "--otlp-http-port", str(free_port()), "--otlp-grpc-port", str(free_port()),
-        ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}  # no forwarding
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            end = time.monotonic() + 30
-            while time.monotonic() < end:
-                with contextlib.suppress(OSError), socket.create_connection(
-                    (LOOPBACK, port), timeout=0.5
-                ):
-                    break
-                if proc.poll() is not None:
-                    raise RuntimeError("ddapm-test-agent exited")
-                time.sleep(0.1)
-            yield port, "ddapm-test-agent"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with run_test_agent() as port:
+        yield port, "ddapm-test-agent"
 
 
-@contextlib.contextmanager
-def _server(answer: Optional[bytes]) -> Iterator[int]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((LOOPBACK, 0))
-    listener.listen(16)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-    conns: List[socket.socket] = []
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            conns.append(conn)
-            if answer is not None:
-                with contextlib.suppress(OSError):
-                    conn.settimeout(2)
-                    conn.recv(65536)
-                    conn.sendall(answer)
-                    conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(5)
-        for c in conns:
-            c.close()
-        listener.close()
-
-
-def tiny_info_server() -> contextlib.AbstractContextManager[int]:
+def tiny_info_server() -> ContextManager[int]:
     body = json.dumps({"version": "7.50.0", "endpoints": ["/info", "/v0.7/config"]}).encode()
-    return _server(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
-
-
-def hanging() -> contextlib.AbstractContextManager[int]:
-    """Accepts connections and never answers."""
-    return _server(None)
+    return answering_server(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
 
 
 # --- -X importtime ---------------------------------------------------------------------------

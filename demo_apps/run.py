@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from tests.helpers.agent import free_port, run_test_agent, stop_process
+
 from .scenarios import SCENARIOS, Scenario
 
 HERE = Path(__file__).resolve().parent
@@ -86,12 +88,6 @@ class Outcome:
 # -- processes -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
 def child_env(scenario_env: Dict[str, str], app_dir: Path) -> Dict[str, str]:
     env = {
         k: v
@@ -109,8 +105,6 @@ def child_env(scenario_env: Dict[str, str], app_dir: Path) -> Dict[str, str]:
 def agent_for(scenario: Scenario) -> Iterator[Dict[str, str]]:
     """Start the scenario's Datadog Agent; yield the variables that point the app at it."""
     if scenario.agent == "test-agent":
-        from tests.helpers.agent import run_test_agent
-
         with run_test_agent() as port:
             yield {"DD_TRACE_AGENT_URL": f"http://{LOOPBACK}:{port}"}
     elif scenario.agent == "down":
@@ -122,17 +116,6 @@ def agent_for(scenario: Scenario) -> Iterator[Dict[str, str]]:
 def _read(f: Any) -> str:
     f.seek(0)
     return str(f.read().decode("utf-8", "replace"))
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> int:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    return int(proc.returncode)
 
 
 def _refusal(text: str) -> str:
@@ -186,7 +169,7 @@ def run_web(scenario: Scenario, app: str, strict: bool, agent_env: Dict[str, str
                 except urllib.error.HTTPError as e:
                     outcome.http_status = e.code
         finally:
-            code = _stop(proc)
+            code = stop_process(proc)
         outcome.exit_code = None if outcome.booted else code
         outcome.stdout, outcome.stderr = _read(out), _read(err)
     outcome.refusal = _refusal(outcome.stderr)
@@ -218,7 +201,7 @@ def run_lambda(scenario: Scenario, app: str, strict: bool) -> Outcome:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         proc.wait(timeout=30)
             finally:
-                code = _stop(proc)
+                code = stop_process(proc)
             outcome.stdout, outcome.stderr = _read(out), _read(err)
         outcome.booted = not api.init_errors
         outcome.exit_code = None if outcome.booted else code

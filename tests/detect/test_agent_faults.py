@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import tracemalloc
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List
 
@@ -15,7 +15,7 @@ import pytest
 
 from appsec_guard.detect.agent import AgentAddress, ProbeOptions, detect_remote_config, probe
 from appsec_guard.model import RemoteConfig
-from helpers.agent import answering_server
+from helpers.agent import answering_server, loopback_server
 
 pytestmark = pytest.mark.slow
 
@@ -23,71 +23,38 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def counting_server(answer: bytes) -> Iterator[List[int]]:
     """A loopback server that counts the connections it accepts; yields [port, hits]."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-    state = [int(listener.getsockname()[1]), 0]
+    state = [0, 0]
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            state[1] += 1
-            with conn, suppress(OSError):
-                conn.settimeout(2)
-                conn.recv(65536)
-                conn.sendall(answer)
+    def handle(conn: socket.socket) -> None:
+        state[1] += 1
+        with conn:
+            conn.settimeout(2)
+            conn.recv(65536)
+            conn.sendall(answer)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(handle) as port:
+        state[0] = port
         yield state
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
 
 
 @contextmanager
 def streaming_server(head: bytes, total: int, chunk: bytes) -> Iterator[List[int]]:
     """Answers ``head`` then ``total`` bytes of body in ``chunk`` pieces, stopping when the
     client goes away; yields [port, bytes the kernel accepted from us]."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-    state = [int(listener.getsockname()[1]), 0]
+    state = [0, 0]
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            with conn, suppress(OSError):
-                conn.settimeout(5)
-                conn.recv(65536)
-                conn.sendall(head)
-                sent = 0
-                while sent < total and not stop.is_set():
-                    conn.sendall(chunk)
-                    sent += len(chunk)
-                    state[1] = sent
-            return
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            conn.recv(65536)
+            conn.sendall(head)
+            while state[1] < total:
+                conn.sendall(chunk)
+                state[1] += len(chunk)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(handle) as port:
+        state[0] = port
         yield state
-    finally:
-        stop.set()
-        thread.join(10)
-        listener.close()
 
 
 def test_redirect_to_another_server_is_not_followed(tmp_path: Path) -> None:
@@ -168,9 +135,7 @@ def test_server_trickling_its_answer_past_the_deadline() -> None:
                 return
             conn.sendall(bytes([byte]))
 
-    from helpers.agent import _server
-
-    with _server(trickle) as port:
+    with loopback_server(trickle) as port:
         try:
             result = probe(
                 AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(timeout=0.3)

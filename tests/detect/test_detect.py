@@ -17,6 +17,7 @@ import appsec_guard.detect as detect_mod
 from appsec_guard.detect import ProbeOptions, detect
 from appsec_guard.detect.distributions import Distributions
 from appsec_guard.model import Framework, RemoteConfig, Status
+from helpers.env import without_machine_settings
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 OFF = ProbeOptions(enabled=False)
@@ -164,7 +165,7 @@ def test_full_check_imports_no_framework_or_ddtrace(tmp_path: Path) -> None:
         "    main(['check', '--format', 'json', '--agent-timeout', '0.2'])\n"
         "print(json.dumps({'report': json.loads(out.getvalue()), 'modules': sorted(sys.modules)}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = {**without_machine_settings(os.environ), "PYTHONPATH": str(SRC)}
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )
@@ -181,7 +182,7 @@ def test_full_check_imports_no_framework_or_ddtrace(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_python_m_check_json_runs() -> None:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = {**without_machine_settings(os.environ), "PYTHONPATH": str(SRC)}
     proc = subprocess.run(
         [sys.executable, "-m", "appsec_guard", "check", "--format", "json", "--no-probe"],
         capture_output=True, text=True, env=env, timeout=120,

@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import pytest
 
 from appsec_guard import _process
+from tests.helpers.agent import refused_port
+from tests.helpers.env import is_machine_setting, without_machine_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -27,9 +29,7 @@ def child_env(extra: Optional[Mapping[str, str]] = None, *paths: Path) -> Dict[s
     """The environment of a child interpreter: the guard's src and the project importable,
     and none of the parent's APPSEC_GUARD_* / DD_* settings."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("APPSEC_GUARD_", "DD_", "TEST_", "AWS_", "DJANGO_", "FLASK_"))
+        k: v for k, v in without_machine_settings(os.environ).items() if not k.startswith("TEST_")
     }
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(PROJECTS), *map(str, paths)])
     env["PYTHONUNBUFFERED"] = "1"
@@ -70,12 +70,6 @@ def guard_events(text: str, event: Optional[str] = None) -> List[Dict[str, Any]]
         if str(e.get("event", "")).startswith("appsec_guard.")
         and (event is None or e["event"] == event)
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get_json(url: str, timeout: float = 10) -> Any:
@@ -145,8 +139,14 @@ def server_factory() -> Iterator[Any]:
 
 
 @pytest.fixture
-def fresh_state() -> Iterator[None]:
-    """In-process tests: start from a process where the guard has not run."""
+def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process tests: start from a process where the guard has not run, without the
+    machine's own settings, and with an Agent address where nothing listens (the probe runs
+    and goes nowhere)."""
+    for name in list(os.environ):
+        if is_machine_setting(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DD_TRACE_AGENT_URL", f"http://127.0.0.1:{refused_port()}")
     _process.reset_for_tests()
     try:
         yield

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from .conftest import LAYER_99, PROJECTS, child_env, free_port, get_json, guard_events, run_py
+from tests.helpers.agent import free_port
+
+from .conftest import LAYER_99, PROJECTS, child_env, get_json, guard_events, run_py
 
 pytestmark = pytest.mark.slow
 PROJECT = PROJECTS / "djangoproj"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import pytest
 
 from appsec_guard import GuardError, _process
+from tests.helpers.agent import free_port
 
-from .conftest import PROJECTS, child_env, free_port, get_json, guard_events
+from .conftest import PROJECTS, child_env, get_json, guard_events
 
 FAILING = {"APPSEC_GUARD_REQUIRE": "user_event_tracking"}  # no auth integration for Flask
 
@@ -19,8 +19,6 @@ FAILING = {"APPSEC_GUARD_REQUIRE": "user_event_tracking"}  # no auth integration
 def create_app(monkeypatch, fresh_state):
     monkeypatch.syspath_prepend(str(PROJECTS / "flaskapp"))
     monkeypatch.syspath_prepend(str(PROJECTS))
-    for name in [k for k in list(sys.modules) if k.startswith("APPSEC_GUARD_")]:
-        monkeypatch.delenv(name, raising=False)
     import flaskapp
     import structlog
 

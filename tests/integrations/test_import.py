@@ -39,6 +39,7 @@ def test_import_runs_the_guard_once():
 )
 def test_submodule_imports_do_not_run_it(args):
     res = run_py(args, child_env())
+    assert res.returncode == 0, res.stderr
     assert guard_events(res.stdout) == []
     if args[0] == "-m":  # the command's stdout is its JSON document, unpolluted
         assert json.loads(res.stdout)["schema_version"] == 1

@@ -110,7 +110,7 @@ def redact(value: Any, secrets: Optional[Sequence[str]] = None) -> Any:
 
 def redact_report(report: Report, secrets: Optional[Sequence[str]] = None) -> Report:
     """``report`` with every message, remediation, reason and evidence detail redacted."""
-    from dataclasses import replace
+    from ._frozen import replace  # not dataclasses': the boot path does not import it
 
     secrets = secret_values() if secrets is None else secrets
 

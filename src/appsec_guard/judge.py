@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Seq
 
 from packaging.version import Version
 
-from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule
+from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
 from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
 
 if TYPE_CHECKING:
@@ -280,8 +280,7 @@ def _runtime_remedy(
 
 
 def _spec_floor(rule: RuntimeRule) -> Version:
-    floors = [Version(s.version) for s in rule.ddtrace if s.operator in (">=", ">", "==", "~=")]
-    return max(floors) if floors else Version("0")
+    return floor(rule.ddtrace) or Version("0")
 
 
 def _minors(minors: Sequence[Tuple[int, int]]) -> str:
@@ -363,15 +362,14 @@ def _exclusion_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[
     for rule in matrix.exclusions:
         if rule.deployment != stack.deployment or cap.id not in rule.capabilities:
             continue
-        spec = rule.matching(stack.ddtrace)
-        if spec is None:
+        if rule.matching(stack.ddtrace) is None:
             continue
-        ceilings = [s.version for s in spec if s.operator == "<"]
         dep = matrix.deployment(stack.deployment)
         where = dep.name if dep else stack.deployment
+        clear = first_release_clear(matrix, stack.deployment, cap.id, stack.ddtrace)
         fix = (
-            f"upgrade ddtrace to >={ceilings[0]}"
-            if ceilings
+            f"upgrade ddtrace to >={clear}"
+            if clear is not None
             else f"run {cap.name} on another deployment type than {where}"
         )
         out.append(
@@ -384,6 +382,24 @@ def _exclusion_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[
             )
         )
     return out
+
+
+def first_release_clear(
+    matrix: Matrix, deployment: str, capability: str, version: Version
+) -> Optional[Version]:
+    """The release from which on no exclusion of ``capability`` on ``deployment`` applies any
+    more (so that later patch releases do not switch it off again), or None if one never ends."""
+    ceilings: List[Version] = []
+    for rule in matrix.exclusions:
+        if rule.deployment != deployment or capability not in rule.capabilities:
+            continue
+        for spec in rule.ddtrace:
+            ends = [Version(s.version) for s in spec if s.operator == "<"]
+            if not ends:
+                return None  # excluded from some release on, for good
+            if min(ends) > version:
+                ceilings.append(min(ends))
+    return max(ceilings, default=version)
 
 
 def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
@@ -519,12 +535,11 @@ def _auth_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Prob
 
 def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
     """The smallest listed release at or above ``current`` (else the newest listed)."""
-    floors: List[Tuple[Version, str]] = []
-    for text, spec in zip(rule.versions, rule.specifiers):
-        bounds = [Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", ">", "==")]
-        if bounds:
-            floors.append((min(bounds), text.replace(" ", "")))
-    floors.sort()
+    floors: List[Tuple[Version, str]] = sorted(
+        (start, text.replace(" ", ""))
+        for text, start in ((t, floor(s)) for t, s in zip(rule.versions, rule.specifiers))
+        if start is not None
+    )
     above = [f for f in floors if f[0] >= Version(f"{current.major}.{current.minor}")]
     if not floors:
         return "a listed version"

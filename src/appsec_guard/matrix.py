@@ -197,6 +197,17 @@ class Matrix:
         return f"{src.title} ({url})" if url else src.title
 
 
+def floor(spec: SpecifierSet) -> Optional[Version]:
+    """The version a range starts at (``>=``, ``>``, ``==``, ``~=``; ``==3.2.*`` starts at 3.2),
+    or None for a range with no lower bound (``<2``)."""
+    bounds = [
+        Version(s.version[:-2] if s.version.endswith(".*") else s.version)
+        for s in spec
+        if s.operator in (">=", ">", "==", "~=")
+    ]
+    return max(bounds) if bounds else None
+
+
 def _auth_specifier(text: str) -> SpecifierSet:
     """The page lists release series ("3.2") and open ranges (">= 4.0")."""
     text = text.replace(" ", "")

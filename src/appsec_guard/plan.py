@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from packaging.version import Version
 
 from .judge import describe_runtime, judge, runtime_matches, runtime_rows_for
-from .matrix import Matrix
+from .matrix import Matrix, floor
 from .model import Framework, RemoteConfig, Report, Runtime, Stack, Status
 
 _OK = (Status.SUPPORTED, Status.BETA)
@@ -158,12 +158,7 @@ def _v3(v: Version) -> str:
 
 
 def _spec_floors(matrix: Matrix) -> Set[Version]:
-    return {
-        Version(s.version)
-        for r in matrix.runtimes
-        for s in r.ddtrace
-        if s.operator in (">=", "==", "~=")
-    }
+    return {start for r in matrix.runtimes for start in [floor(r.ddtrace)] if start is not None}
 
 
 def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[List[Step], Stack]:
@@ -292,10 +287,7 @@ def _framework_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple
     if web_caps and web is not None:
         candidates.add(web.min_version)
     if auth_caps and auth is not None:
-        for spec in auth.specifiers:
-            candidates.update(
-                Version(s.version.rstrip(".*")) for s in spec if s.operator in (">=", "==", "~=")
-            )
+        candidates.update(start for start in map(floor, auth.specifiers) if start is not None)
     current = Version(f"{fw.version.major}.{fw.version.minor}")
     for version in sorted(v for v in candidates if v >= current):
         if fits(version):

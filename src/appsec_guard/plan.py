@@ -16,7 +16,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from packaging.version import Version
 
 from .judge import describe_runtime, judge, runtime_matches, runtime_rows_for
-from .matrix import Matrix, floor
+from .matrix import Matrix
+from .matrix import floor as range_floor
 from .model import Framework, RemoteConfig, Report, Runtime, Stack, Status
 
 _OK = (Status.SUPPORTED, Status.BETA)
@@ -158,7 +159,9 @@ def _v3(v: Version) -> str:
 
 
 def _spec_floors(matrix: Matrix) -> Set[Version]:
-    return {start for r in matrix.runtimes for start in [floor(r.ddtrace)] if start is not None}
+    return {
+        start for r in matrix.runtimes for start in [range_floor(r.ddtrace)] if start is not None
+    }
 
 
 def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[List[Step], Stack]:
@@ -287,7 +290,7 @@ def _framework_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple
     if web_caps and web is not None:
         candidates.add(web.min_version)
     if auth_caps and auth is not None:
-        candidates.update(start for start in map(floor, auth.specifiers) if start is not None)
+        candidates.update(start for start in map(range_floor, auth.specifiers) if start is not None)
     current = Version(f"{fw.version.major}.{fw.version.minor}")
     for version in sorted(v for v in candidates if v >= current):
         if fits(version):

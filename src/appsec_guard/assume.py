@@ -41,11 +41,11 @@ def _python(text: str) -> Version:
     return v
 
 
-def _choice(key: str, text: str, table: Dict[str, str], extra: Iterable[str] = ()) -> str:
+def _choice(key: str, text: str, table: Dict[str, str]) -> str:
     value = table.get(text.lower())
     if value is None:
         raise AssumptionError(
-            f"{key}={text!r} is not one of {', '.join(sorted(set(table.values()) | set(extra)))}"
+            f"{key}={text!r} is not one of {', '.join(sorted(set(table.values())))}"
         )
     return value
 

@@ -74,7 +74,3 @@ CATALOG: Dict[str, Kind] = {
     "AG900": Kind("detector-failed", "a detector failed; its fact is unknown"),
     "AG901": Kind("emitter-failed", "the guard could not log its findings"),
 }
-
-
-def slug(finding_id: str) -> str:
-    return CATALOG[finding_id].slug

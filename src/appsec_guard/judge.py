@@ -11,7 +11,7 @@ and becomes a finding, so the team sees all that stands in the way, not only the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from packaging.version import Version
 
@@ -246,14 +246,12 @@ def _runtime_problem(stack: Stack, matrix: Matrix, cap: CapabilityRule) -> Optio
         "AG200",
         Status.UNSUPPORTED,
         f"ddtrace {stack.ddtrace} does not support {describe_runtime(stack)}",
-        _runtime_remedy(stack, matrix, rows, cap),
+        _runtime_remedy(stack, matrix, rows),
         rows[0].source,
     )
 
 
-def _runtime_remedy(
-    stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule], cap: CapabilityRule
-) -> str:
+def _runtime_remedy(stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule]) -> str:
     rt = stack.runtime
     same_platform = [
         r
@@ -591,23 +589,20 @@ def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
                 "",
             )
         )
-    fw = stack.framework
-    if fw is not None:
-        rule = matrix.web_framework(fw.name)
-        for caveat in rule.caveats if rule else ():
-            out.append(
-                Finding(
-                    "AG303",
-                    Severity.WARNING,
-                    None,
-                    f"{rule.name}: {caveat}" if rule else caveat,
-                    f"do not count on Application Security for this on {rule.name}: "
-                    "validate that input in the app itself"
-                    if rule
-                    else "",
-                    matrix.cite(rule.source) if rule and rule.source else "",
-                )
+    rule = matrix.web_framework(stack.framework.name) if stack.framework else None
+    if rule is not None:
+        out.extend(
+            Finding(
+                "AG303",
+                Severity.WARNING,
+                None,
+                f"{rule.name}: {caveat}",
+                f"do not count on Application Security for this on {rule.name}: "
+                "validate that input in the app itself",
+                matrix.cite(rule.source) if rule.source else "",
             )
+            for caveat in rule.caveats
+        )
     return out
 
 
@@ -616,7 +611,3 @@ def _join(items: Sequence[str], word: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
-def unsupported_set(report: Report) -> Set[str]:
-    return {v.capability for v in report.verdicts if v.status is Status.UNSUPPORTED}

@@ -112,7 +112,3 @@ def matrix_text(matrix: Matrix) -> str:
     lines += ["", "Sources"]
     lines += [f"  {s.id}: {s.title} {s.url}".rstrip() for s in matrix.sources]
     return "\n".join(lines) + "\n"
-
-
-def worst(report: Report) -> Severity:
-    return max((f.severity for f in report.findings), key=lambda s: s.rank, default=Severity.INFO)

@@ -48,8 +48,10 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.4")
-    session.run("ruff", "check", "src", "tests", "demo_apps", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "demo_apps", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "demo_apps", "benchmarks", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "src", "tests", "demo_apps", "benchmarks", "noxfile.py"
+    )
 
 
 @nox.session(python="3.11")
@@ -67,7 +69,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", "-m", "demo_apps.run", "--all", *session.posargs)
 
 
-# --- the real version matrix (issue 5) and the conformance suite (issue 6) -------------------
+# --- the real version matrix and the conformance suite ----------------------------------------
 
 _NO_DDTRACE_PYTEST = [
     "-p",

@@ -484,7 +484,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "Written by `benchmarks/boot.py` (`nox -s bench`); do not edit by hand.",
         "",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.release()}",
+        f"- machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}",
         f"- Python: {platform.python_implementation()} {platform.python_version()}",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- method: {runs} whole-process runs per command, commands interleaved (order alternating), "

@@ -45,6 +45,7 @@ FORK_WHILE_LOCKED = (
     "parent_report = appsec_guard.check()  # cached: no lock needed\n"
     "pid = os.fork()\n"
     "if pid == 0:\n"
+    "    import signal; signal.alarm(20)  # a deadlocked child dies instead of lingering\n"
     "    same = appsec_guard.check() is parent_report\n"
     "    runs = _process.STATE.runs\n"
     "    appsec_guard.check(refresh=True)  # takes the lock: must not wait for the parent's thread\n"

@@ -39,7 +39,11 @@ def run_function(handler: str, events: List[Any], env: Dict[str, str]) -> Any:
         finally:
             if proc.poll() is None:
                 proc.terminate()
-            out, err = proc.communicate(timeout=30)
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate(timeout=30)
         return api, proc.returncode, out, err
 
 

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import pytest
 
 from appsec_guard import _process
-from tests.helpers.agent import refused_port
+from tests.helpers.agent import refused_port, stop_process
 from tests.helpers.env import is_machine_setting, without_machine_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,17 +79,15 @@ def get_json(url: str, timeout: float = 10) -> Any:
 
 
 class Server:
-    """A server in a subprocess, stopped and reaped on exit."""
+    """A server in a subprocess, stopped and reaped on exit. Its output goes to files, not
+    pipes, so a chatty server never blocks on a full pipe."""
 
     def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: Path, port: int) -> None:
         self.port = port
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [PYTHON, *args],
-            env=dict(env),
-            cwd=str(cwd),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            [PYTHON, *args], env=dict(env), cwd=str(cwd), stdout=self._out, stderr=self._err
         )
         self.stdout = ""
         self.stderr = ""
@@ -110,15 +109,16 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        out, err = self.proc.communicate(timeout=10)
-        self.stdout += out or ""
-        self.stderr += err or ""
+        stop_process(self.proc)
+        if not self._out.closed:
+            self.stdout, self.stderr = _read(self._out), _read(self._err)
+            self._out.close()
+            self._err.close()
+
+
+def _read(f: Any) -> str:
+    f.seek(0)
+    return str(f.read().decode("utf-8", "replace"))
 
 
 @pytest.fixture

@@ -52,6 +52,8 @@ class _State:
         self.hooks: Set[str] = set()  # frameworks whose import hook is registered
         self.hooked: Set[str] = set()  # frameworks whose import hook has fired
         self.background_probes = 0  # background Agent probes that re-judged (or failed)
+        # the policy arguments of the last run: check(refresh=True) judges with them again
+        self.last_args: Dict[str, Any] = {}
 
 
 STATE = _State()
@@ -318,6 +320,12 @@ def run(
     """
     with STATE.lock:
         STATE.runs += 1
+        STATE.last_args = {
+            "code": code,
+            "settings": settings,
+            "settings_label": settings_label,
+            "framework_hint": framework_hint,
+        }
         try:
             pol = _policy.resolve(code, settings, environ, settings_label=settings_label)
         except Exception as exc:  # pragma: no cover - resolve is written not to raise
@@ -411,7 +419,8 @@ def wait_for_background_probe(timeout: float = 5.0) -> bool:
 
 
 def check(refresh: bool = False) -> Report:
-    """The report of this process: cached after the first run; ``refresh=True`` runs again."""
+    """The report of this process: cached after the first run; ``refresh=True`` runs again,
+    with the policy arguments of the last run (an integration's code policy and settings)."""
     report = STATE.report
     if report is not None and not refresh:
         return report
@@ -419,7 +428,7 @@ def check(refresh: bool = False) -> Report:
         report = STATE.report
         if report is not None and not refresh:
             return report
-        result = run("check", force=True, only_new=refresh)
+        result = run("check", force=True, only_new=refresh, **STATE.last_args)
     assert result is not None  # force=True always judges
     return result
 

@@ -131,3 +131,23 @@ def test_real_server(server_factory):
     assert any(
         e["finding_id"] == "AG304" for e in guard_events(server.stdout, "appsec_guard.finding")
     )
+
+
+def test_check_refresh_keeps_the_extensions_policy(create_app):
+    from flask import Flask
+
+    import appsec_guard
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    app = Flask("x")
+    app.config["APPSEC_GUARD_SILENCE"] = "AG600"
+    AppSecGuard(app, require=["threat_protection"])
+    before = _process.STATE.policy
+    assert before is not None
+    assert before.require == {"threat_protection"} and before.silence == {"AG600"}
+    report = appsec_guard.check(refresh=True)
+    after = _process.STATE.policy
+    assert after is not None
+    assert after.require == {"threat_protection"} and after.silence == {"AG600"}
+    assert report.stack.framework is not None and report.stack.framework.name == "flask"
+    assert report.verdict("threat_protection").required

@@ -307,6 +307,7 @@ def run(
     code: Optional[Mapping[str, Any]] = None,
     settings: Optional[Mapping[str, Any]] = None,
     settings_label: str = "settings",
+    extra_silence: Tuple[str, ...] = (),
     framework_hint: Optional[Framework] = None,
     environ: Optional[Mapping[str, str]] = None,
     only_new: bool = False,
@@ -324,10 +325,17 @@ def run(
             "code": code,
             "settings": settings,
             "settings_label": settings_label,
+            "extra_silence": extra_silence,
             "framework_hint": framework_hint,
         }
         try:
-            pol = _policy.resolve(code, settings, environ, settings_label=settings_label)
+            pol = _policy.resolve(
+                code,
+                settings,
+                environ,
+                settings_label=settings_label,
+                extra_silence=extra_silence,
+            )
         except Exception as exc:  # pragma: no cover - resolve is written not to raise
             pol = _policy.Policy(problems=(guard_failure("reading the policy", exc),))
         if pol.off and not force:
@@ -357,6 +365,7 @@ def run(
                 "code": code,
                 "settings": settings,
                 "settings_label": settings_label,
+                "extra_silence": extra_silence,
                 "framework_hint": framework_hint,
                 "environ": environ,
             }

@@ -47,8 +47,12 @@ SECRET_NAMES = frozenset(
         "AWS_ACCESS_KEY_ID",
     }
 )
-# Any other variable whose name says it holds a credential.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|PWD|CREDENTIAL|SIGNATURE|PRIVATE", re.I)
+# Any other variable whose name says it holds a credential ("PWD" only as a whole part of
+# the name, e.g. DB_PWD: the shell's PWD/OLDPWD hold the current directory, not a password).
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|SIGNATURE|PRIVATE|(?:^|_)PWD(?:$|_)", re.I
+)
+_NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
 _URL_VARS = ("DD_TRACE_AGENT_URL", "DD_AGENT_URL", "DD_DOGSTATSD_URL", "DD_PROXY_HTTPS")
 _HARMLESS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
 # Shapes of credentials, wherever they appear: userinfo in a URL, AWS key ids, Datadog keys.
@@ -73,7 +77,8 @@ def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...
             if len(value) >= 3:
                 found.add(value)
         elif (
-            _SECRET_NAME.search(upper)
+            upper not in _NOT_SECRETS
+            and _SECRET_NAME.search(upper)
             and len(value) >= 8
             and value.lower() not in _HARMLESS
             and not value.isdigit()

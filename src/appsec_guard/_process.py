@@ -14,7 +14,8 @@ internal error becomes a finding (``AG900``/``AG901``).
 - The Agent probe (``APPSEC_GUARD_PROBE``): ``sync`` (default) asks the Agent within its
   deadline during the run; ``background`` judges Remote Configuration ``unknown`` at boot,
   asks the Agent in a daemon thread, then re-judges and logs what changed (with the
-  summary's ``trigger="agent probe returned"``); ``off`` never asks.
+  summary's ``trigger="agent probe returned"``); ``off`` never asks. At most one background
+  probe is in flight, and an answer whose run a later run superseded is dropped.
 """
 
 from __future__ import annotations
@@ -51,7 +52,16 @@ class _State:
         self.integration: Optional[str] = None
         self.hooks: Set[str] = set()  # frameworks whose import hook is registered
         self.hooked: Set[str] = set()  # frameworks whose import hook has fired
-        self.background_probes = 0  # background Agent probes that re-judged (or failed)
+        # background Agent probes that re-judged, failed or were dropped (each counted when no
+        # probe is left in flight)
+        self.background_probes = 0
+        # run generation: a probe's answer is dropped when a later run superseded its run
+        self.generation = 0
+        self.probe_in_flight = False  # at most one background probe at a time
+        # the latest run that wanted a probe while one was in flight: (generation, report, args)
+        self.probe_next: Optional[Tuple[int, Report, Dict[str, Any]]] = None
+        # the policy arguments of the last run: check(refresh=True) judges with them again
+        self.last_args: Dict[str, Any] = {}
 
 
 STATE = _State()
@@ -59,6 +69,7 @@ STATE = _State()
 
 def _after_fork_in_child() -> None:
     STATE.lock = threading.RLock()  # the parent's lock may have been held by another thread
+    STATE.probe_in_flight, STATE.probe_next = False, None  # the probe thread stayed behind
     pol, report = STATE.policy, STATE.report
     if report is None or pol is None or pol.off or not pol.log_in_children:
         return
@@ -305,6 +316,7 @@ def run(
     code: Optional[Mapping[str, Any]] = None,
     settings: Optional[Mapping[str, Any]] = None,
     settings_label: str = "settings",
+    extra_silence: Tuple[str, ...] = (),
     framework_hint: Optional[Framework] = None,
     environ: Optional[Mapping[str, str]] = None,
     only_new: bool = False,
@@ -318,8 +330,24 @@ def run(
     """
     with STATE.lock:
         STATE.runs += 1
+        if remote_config is None:  # a new run supersedes any probe still in flight
+            STATE.generation += 1
+        generation = STATE.generation
+        STATE.last_args = {
+            "code": code,
+            "settings": settings,
+            "settings_label": settings_label,
+            "extra_silence": extra_silence,
+            "framework_hint": framework_hint,
+        }
         try:
-            pol = _policy.resolve(code, settings, environ, settings_label=settings_label)
+            pol = _policy.resolve(
+                code,
+                settings,
+                environ,
+                settings_label=settings_label,
+                extra_silence=extra_silence,
+            )
         except Exception as exc:  # pragma: no cover - resolve is written not to raise
             pol = _policy.Policy(problems=(guard_failure("reading the policy", exc),))
         if pol.off and not force:
@@ -349,47 +377,75 @@ def run(
                 "code": code,
                 "settings": settings,
                 "settings_label": settings_label,
+                "extra_silence": extra_silence,
                 "framework_hint": framework_hint,
                 "environ": environ,
             }
-            _start_background_probe(report, again)
+            _start_background_probe(generation, report, again)
         error = refusal(report, pol)
         if error is not None:
             raise error
         return report
 
 
-def _start_background_probe(report: Report, again: Dict[str, Any]) -> None:
-    """Ask the Agent in a daemon thread, then run again with its answer (logs what changed)."""
+def _start_background_probe(generation: int, report: Report, again: Dict[str, Any]) -> None:
+    """Ask the Agent in a daemon thread, then run again with its answer (logs what changed).
+
+    At most one probe is in flight: a run that wants one meanwhile is asked for next. An
+    answer whose run was superseded by a later run (an integration's, ``check(refresh=True)``)
+    is dropped, so it never overwrites the later run's report and policy."""
+    with STATE.lock:
+        if STATE.probe_in_flight:
+            STATE.probe_next = (generation, report, again)
+            return
+        STATE.probe_in_flight = True
     pid = os.getpid()
 
-    def ask() -> None:
-        try:
-            from .detect.agent import detect_remote_config
+    def ask(request: Tuple[int, Report, Dict[str, Any]]) -> None:
+        from .detect.agent import detect_remote_config
 
-            env = again["environ"]
-            answer = detect_remote_config(
-                os.environ if env is None else env,
-                Path("/"),
-                deployment=report.stack.deployment,
-                enabled_in_settings=True,
-                options=_background_options(),
-            )
-            if os.getpid() != pid:
-                return
-            run(
-                only_new=True,
-                trigger="agent probe returned",
-                force=True,
-                remote_config=answer,
-                **again,
-            )
-            STATE.background_probes += 1
-        except Exception:  # strict mode cannot refuse a boot that is over: the log says it
-            STATE.background_probes += 1
+        while True:
+            gen, asked, args = request
+            try:
+                env = args["environ"]
+                answer = detect_remote_config(
+                    os.environ if env is None else env,
+                    Path("/"),
+                    deployment=asked.stack.deployment,
+                    enabled_in_settings=True,
+                    options=_background_options(),
+                )
+                if os.getpid() != pid:
+                    return
+                with STATE.lock:
+                    if STATE.generation == gen:
+                        run(
+                            only_new=True,
+                            trigger="agent probe returned",
+                            force=True,
+                            remote_config=answer,
+                            **args,
+                        )
+            except Exception:  # strict mode cannot refuse a boot that is over: the log says it
+                pass
+            with STATE.lock:
+                queued, STATE.probe_next = STATE.probe_next, None
+                if queued is None or queued[0] != STATE.generation:
+                    STATE.probe_in_flight = False
+                    STATE.background_probes += 1
+                    return
+                request = queued
 
-    with contextlib.suppress(Exception):  # no threads left: Remote Configuration stays unknown
-        threading.Thread(target=ask, name="appsec-guard-agent-probe-bg", daemon=True).start()
+    try:
+        threading.Thread(
+            target=ask,
+            args=((generation, report, again),),
+            name="appsec-guard-agent-probe-bg",
+            daemon=True,
+        ).start()
+    except Exception:  # no threads left: Remote Configuration stays unknown
+        with STATE.lock:
+            STATE.probe_in_flight = False
 
 
 def _background_options() -> Any:
@@ -411,7 +467,8 @@ def wait_for_background_probe(timeout: float = 5.0) -> bool:
 
 
 def check(refresh: bool = False) -> Report:
-    """The report of this process: cached after the first run; ``refresh=True`` runs again."""
+    """The report of this process: cached after the first run; ``refresh=True`` runs again,
+    with the policy arguments of the last run (an integration's code policy and settings)."""
     report = STATE.report
     if report is not None and not refresh:
         return report
@@ -419,7 +476,7 @@ def check(refresh: bool = False) -> Report:
         report = STATE.report
         if report is not None and not refresh:
             return report
-        result = run("check", force=True, only_new=refresh)
+        result = run("check", force=True, only_new=refresh, **STATE.last_args)
     assert result is not None  # force=True always judges
     return result
 

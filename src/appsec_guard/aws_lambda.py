@@ -61,14 +61,23 @@ def _shown(target: str) -> str:
     return redact_text(repr(target[:120]))
 
 
+def _redacted(message: str) -> str:
+    """The whole message redacted: names taken from the target or the exception included."""
+    from ._emit import redact_text
+
+    return redact_text(message)
+
+
 def _load_handler() -> Callable[..., Any]:
     target = os.environ.get(HANDLER_VARIABLE, "").strip()
     module_name, _, func_name = target.rpartition(".")
     module_name = module_name.replace("/", ".")
     if not all(p.isidentifier() for p in (*module_name.split("."), func_name)):
         raise GuardError(
-            f"{HANDLER_VARIABLE}={_shown(target)} is not 'module.function'; set it to the real "
-            "handler, e.g. app.handler"
+            _redacted(
+                f"{HANDLER_VARIABLE}={_shown(target)} is not 'module.function'; set it to the "
+                "real handler, e.g. app.handler"
+            )
         )
     # The app's module first: its logging configuration and framework imports are then in
     # place, so the guard logs where the app logs and judges what the app runs.
@@ -80,14 +89,18 @@ def _load_handler() -> Callable[..., Any]:
         if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
             raise
         raise GuardError(
-            f"{HANDLER_VARIABLE}={_shown(target)}: no module named {exc.name!r} "
-            "(is it in the deployment package?)"
+            _redacted(
+                f"{HANDLER_VARIABLE}={_shown(target)}: no module named {exc.name!r} "
+                "(is it in the deployment package?)"
+            )
         ) from None
     try:
         real: Callable[..., Any] = getattr(module, func_name)
     except AttributeError:
         raise GuardError(
-            f"{HANDLER_VARIABLE}={_shown(target)}: module {module_name!r} has no {func_name!r}"
+            _redacted(
+                f"{HANDLER_VARIABLE}={_shown(target)}: module {module_name!r} has no {func_name!r}"
+            )
         ) from None
     _cold_start()
     return real

@@ -52,6 +52,9 @@ ENV_NAMES = {
     "log_in_children": "APPSEC_GUARD_LOG_IN_CHILDREN",
 }
 KEYS = tuple(ENV_NAMES)
+#: variables of the guard read from the environment only (not policy settings): a framework's
+#: settings may hold them (Flask's app.config.from_prefixed_env) without being a bad key
+ENV_ONLY_NAMES = frozenset({"APPSEC_GUARD_PROBE", "APPSEC_GUARD_LAMBDA_HANDLER"})
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -106,11 +109,29 @@ def resolve(
     environ: Optional[Mapping[str, str]] = None,
     *,
     settings_label: str = "settings",
+    extra_silence: Iterable[Any] = (),
+    extra_silence_label: str = "SILENCED_SYSTEM_CHECKS",
 ) -> Policy:
-    """Read the policy; see the module docstring for the precedence. Never raises."""
+    """Read the policy; see the module docstring for the precedence. Never raises.
+
+    ``extra_silence`` (Django's ``SILENCED_SYSTEM_CHECKS``) is added to the resolved
+    ``silence`` after the precedence: it never hides the value of another place.
+    """
     env = os.environ if environ is None else environ
     problems: List[Finding] = []
     sources: List[Tuple[str, Mapping[str, Any]]] = []
+    given: Any = settings  # a framework hands over whatever its settings hold
+    if given is not None and not isinstance(given, Mapping):
+        problems.append(
+            _invalid(
+                settings_label,
+                settings,
+                "is not a dict",
+                "a dict of the guard's settings",
+                "ignored",
+            )
+        )
+        settings = None
     for label, mapping in (("argument", code or {}), (settings_label, settings or {})):
         known: Dict[str, Any] = {}
         for key, value in mapping.items():
@@ -139,6 +160,18 @@ def resolve(
                     values[key] = parsed
                     origins.append((key, where))
                 break
+    extra = list(extra_silence)
+    if extra:
+        parsed, problem = _silence(extra_silence_label, extra)
+        if problem is not None:
+            problems.append(problem)
+        if parsed:
+            where = dict(origins).get("silence", "")
+            values["silence"] = values.get("silence", frozenset()) | parsed
+            origins = [o for o in origins if o[0] != "silence"]
+            origins.append(
+                ("silence", f"{where} and {extra_silence_label}" if where else extra_silence_label)
+            )
     return Policy(problems=tuple(problems), origins=tuple(origins), **values)
 
 

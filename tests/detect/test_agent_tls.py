@@ -29,3 +29,29 @@ def test_importing_the_probe_does_not_import_ssl() -> None:
         env={"PYTHONPATH": os.pathsep.join(sys.path), "APPSEC_GUARD_MODE": "off"},
     )
     assert res.stdout.strip() == "False"
+
+
+def test_the_raw_socket_is_closed_when_tls_setup_fails(monkeypatch) -> None:
+    import socket
+    import ssl
+
+    from appsec_guard.detect import agent
+
+    opened = []
+    real_connect = socket.create_connection
+
+    def recording_connect(*args, **kwargs):
+        sock = real_connect(*args, **kwargs)
+        opened.append(sock)
+        return sock
+
+    def no_context(*args, **kwargs):
+        raise ssl.SSLError("no TLS context on this machine")
+
+    monkeypatch.setattr(agent.socket, "create_connection", recording_connect)
+    monkeypatch.setattr(ssl, "create_default_context", no_context)
+    with answering_server(b"HTTP/1.0 200 OK\r\n\r\n{}") as port:
+        result = probe(AgentAddress("https", LOOPBACK, port, "test"))
+    assert result.status is RemoteConfig.UNKNOWN
+    assert len(opened) == 1
+    assert opened[0].fileno() == -1  # closed, not left to the garbage collector

@@ -106,3 +106,30 @@ def test_runserver_serves_and_requests_run_no_guard_code(server_factory):
     # The guard ran once at boot (ready()); twenty requests ran it zero more times.
     assert {a["guard_runs"] for a in answers} == {1}
     assert len(guard_events(server.stdout, "appsec_guard.summary")) == 1
+
+
+def test_silenced_system_checks_add_to_the_environments_silence():
+    res = manage("check", guard=FAILING, silenced="AG101", APPSEC_GUARD_SILENCE="AG400")
+    assert res.returncode == 0, res.stderr
+    [summary] = guard_events(res.stdout, "appsec_guard.summary")
+    assert summary["silenced"] == ["AG101", "AG400"]
+    # settings that set silence still win over the environment; SILENCED_SYSTEM_CHECKS adds
+    res = manage(
+        "check",
+        guard={**FAILING, "silence": ["AG402"]},
+        silenced="AG101",
+        APPSEC_GUARD_SILENCE="AG400",
+    )
+    [summary] = guard_events(res.stdout, "appsec_guard.summary")
+    assert summary["silenced"] == ["AG101", "AG402"]
+
+
+def test_settings_that_are_not_a_dict_are_one_clear_finding():
+    res = manage("check", guard="strict")
+    assert res.returncode == 0, res.stderr
+    messages = [
+        e["message"]
+        for e in guard_events(res.stdout, "appsec_guard.finding")
+        if e["finding_id"] == "AG700"
+    ]
+    assert messages == ["settings.APPSEC_GUARD: 'strict' is not a dict; ignored"]

@@ -131,3 +131,51 @@ def test_real_server(server_factory):
     assert any(
         e["finding_id"] == "AG304" for e in guard_events(server.stdout, "appsec_guard.finding")
     )
+
+
+def test_check_refresh_keeps_the_extensions_policy(create_app):
+    from flask import Flask
+
+    import appsec_guard
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    app = Flask("x")
+    app.config["APPSEC_GUARD_SILENCE"] = "AG600"
+    AppSecGuard(app, require=["threat_protection"])
+    before = _process.STATE.policy
+    assert before is not None
+    assert before.require == {"threat_protection"} and before.silence == {"AG600"}
+    report = appsec_guard.check(refresh=True)
+    after = _process.STATE.policy
+    assert after is not None
+    assert after.require == {"threat_protection"} and after.silence == {"AG600"}
+    assert report.stack.framework is not None and report.stack.framework.name == "flask"
+    assert report.verdict("threat_protection").required
+
+
+def test_cli_command_in_off_mode_judges_with_the_apps_policy(create_app):
+    from flask import Flask
+
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    app = Flask("x")
+    app.config.update({"APPSEC_GUARD_MODE": "off", "APPSEC_GUARD_SILENCE": "AG600"})
+    AppSecGuard(app, require=["user_event_tracking"])
+    assert app.extensions["appsec_guard"] is None
+    result = app.test_cli_runner().invoke(args=["appsec-guard", "check", "--format", "json"])
+    assert result.exit_code == 1, result.output  # the code policy's requirement fails
+    policy = _process.STATE.policy
+    assert policy is not None
+    assert policy.require == {"user_event_tracking"} and policy.silence == {"AG600"}
+
+
+def test_environment_only_variables_in_config_are_not_bad_keys(create_app):
+    from flask import Flask
+
+    from appsec_guard.contrib.flask import AppSecGuard
+
+    app = Flask("x")
+    app.config.update({"APPSEC_GUARD_PROBE": "off", "APPSEC_GUARD_LAMBDA_HANDLER": "a.b"})
+    guard = AppSecGuard(app)
+    assert guard.report is not None
+    assert not [f for f in guard.report.findings if f.id == "AG700"]

@@ -8,6 +8,8 @@ from typing import Any, Dict, List
 
 import pytest
 
+from appsec_guard import GuardError
+
 from ..helpers.lambda_runtime_api import RuntimeAPI
 from .conftest import PROJECTS, PYTHON, child_env, guard_events
 
@@ -116,3 +118,15 @@ def test_decorator_keeps_signature_and_return(fresh_state, monkeypatch):
     assert wrapped.__name__ == "handler"
     assert wrapped.__doc__ == "doc"
     assert wrapped({"a": 1}) == {"got": {"a": 1}}
+
+
+@pytest.mark.parametrize("target", ["plantedsecretmodule.handler", "json.plantedsecretmodule"])
+def test_handler_errors_never_show_a_secret(monkeypatch, target):
+    from appsec_guard import aws_lambda
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "plantedsecretmodule")
+    monkeypatch.setenv("APPSEC_GUARD_LAMBDA_HANDLER", target)
+    with pytest.raises(GuardError) as err:
+        aws_lambda._load_handler()
+    assert "planted" not in str(err.value)
+    assert "***" in str(err.value)

@@ -4,7 +4,11 @@ and a bad value. Fresh interpreters against loopback servers."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Iterator, List
 
 import pytest
 
@@ -101,3 +105,78 @@ def test_probe_off_never_asks(site: Path) -> None:
     (summary,) = guard_events(res.stdout, "appsec_guard.summary")
     assert summary["remote_config"] == "unknown"
     assert "waited False" in res.stdout
+
+
+@contextmanager
+def held_agent(release: threading.Event, conns: List[socket.socket]) -> Iterator[int]:
+    """An Agent on loopback that answers each connection (in its own thread) only once
+    ``release`` is set (bounded); stopped on exit."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with suppress(OSError):
+            conn.settimeout(10)
+            conn.recv(65536)
+            release.wait(10)
+            conn.sendall(ANSWER)
+            conn.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        release.set()
+        stop.set()
+        thread.join(5)
+        for c in conns:
+            c.close()
+        listener.close()
+
+
+def test_a_superseded_probe_answer_is_dropped_and_one_probe_is_in_flight(
+    fresh_state: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appsec_guard.detect import ProbeOptions
+
+    release = threading.Event()
+    conns: List[socket.socket] = []
+    # a deadline the held Agent cannot outlast: the order of the answers is the test's
+    monkeypatch.setattr(_process, "_background_options", lambda: ProbeOptions(timeout=20))
+    with held_agent(release, conns) as port:
+        monkeypatch.setenv("DD_TRACE_AGENT_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("APPSEC_GUARD_PROBE", "background")
+        monkeypatch.setenv("DD_APPSEC_ENABLED", "true")
+        _process.run("import")  # the boot's probe: held by the Agent
+        for _ in range(1000):  # bounded: until the probe has connected
+            if conns:
+                break
+            threading.Event().wait(0.01)
+        assert len(conns) == 1
+        # the integration runs meanwhile, with its own policy, and wants a probe too
+        _process.run("flask", code={"silence": ["AG600"]}, settings_label="app.config")
+        probes = [t for t in threading.enumerate() if t.name == "appsec-guard-agent-probe-bg"]
+        assert len(probes) == 1
+        release.set()
+        assert _process.wait_for_background_probe(20)
+        for t in probes:
+            t.join(20)
+    policy, report = _process.STATE.policy, _process.STATE.report
+    assert policy is not None and report is not None
+    assert policy.silence == {"AG600"}  # the boot's answer did not bring its policy back
+    assert _process.STATE.integration == "flask"
+    assert report.stack.remote_config.value == "enabled"
+    assert len(conns) == 2  # the integration's run asked the Agent after the boot's probe

@@ -17,8 +17,10 @@ from flask.cli import AppGroup
 
 from .. import _process
 from ..model import Report
+from ..policy import ENV_ONLY_NAMES
 
 EXTENSION = "appsec_guard"
+_GUARD = "appsec_guard.extension"  # the AppSecGuard object: its code policy and settings
 _PREFIX = "APPSEC_GUARD_"
 
 cli = AppGroup("appsec-guard", help="appsec-guard: Datadog AppSec compatibility of this app.")
@@ -34,6 +36,7 @@ class AppSecGuard:
     def __init__(self, app: Optional[Flask] = None, **policy: Any) -> None:
         self.policy: Dict[str, Any] = policy
         self.report: Optional[Report] = None
+        self.settings: Dict[str, Any] = {}  # the APPSEC_GUARD_* keys of app.config
         if app is not None:
             self.init_app(app)
 
@@ -41,19 +44,21 @@ class AppSecGuard:
         conf = {
             key[len(_PREFIX) :].lower(): value
             for key, value in app.config.items()
-            if isinstance(key, str)
-            and key.startswith(_PREFIX)
-            and key != "APPSEC_GUARD_LAMBDA_HANDLER"
+            if isinstance(key, str) and key.startswith(_PREFIX) and key not in ENV_ONLY_NAMES
         }
-        self.report = _process.run(
-            "flask",
-            code=self.policy,
-            settings=conf,
-            settings_label="app.config",
-            framework_hint=_process._framework_version("flask"),
-        )
+        self.settings = conf
+        self.report = _process.run("flask", **self._run_args())
         app.extensions[EXTENSION] = self.report
+        app.extensions[_GUARD] = self
         app.cli.add_command(cli)
+
+    def _run_args(self) -> Dict[str, Any]:
+        return {
+            "code": self.policy,
+            "settings": self.settings,
+            "settings_label": "app.config",
+            "framework_hint": _process._framework_version("flask"),
+        }
 
 
 @cli.command("check")
@@ -66,9 +71,13 @@ def check_command(fmt: str, verbose: bool) -> None:
 
     report: Optional[Report] = current_app.extensions.get(EXTENSION)
     if report is None:  # off mode at boot: the command is an explicit request to judge
-        report = _process.run(
-            "flask", framework_hint=_process._framework_version("flask"), force=True
+        guard: Optional[AppSecGuard] = current_app.extensions.get(_GUARD)
+        args = (
+            guard._run_args()
+            if guard is not None
+            else {"framework_hint": _process._framework_version("flask")}
         )
+        report = _process.run("flask", force=True, **args)
     assert report is not None
     if fmt == "json":
         click.echo(json.dumps(redact(report.to_dict()), indent=2))

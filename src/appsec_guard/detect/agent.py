@@ -220,9 +220,13 @@ def _fetch_info(address: AgentAddress, deadline: float, max_bytes: int) -> bytes
         if address.scheme == "https":
             import ssl  # only for https: ~6 ms of import for an app that never uses it
 
-            context = ssl.create_default_context()
-            sock.settimeout(_remaining(deadline))
-            sock = context.wrap_socket(sock, server_hostname=address.host)
+            try:
+                context = ssl.create_default_context()
+                sock.settimeout(_remaining(deadline))
+                sock = context.wrap_socket(sock, server_hostname=address.host)
+            except BaseException:  # the deadline, a TLS failure: never leak the raw socket
+                sock.close()
+                raise
     with sock:
         request = (
             f"GET /info HTTP/1.0\r\nHost: {host_header}\r\n"

@@ -20,28 +20,23 @@ class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
         from ... import _process
         from . import checks
 
-        conf = getattr(settings, "APPSEC_GUARD", None) or {}
-        if not isinstance(conf, dict):
-            conf = {"settings.APPSEC_GUARD": conf}  # reported as an unknown key (AG700)
-        # SILENCED_SYSTEM_CHECKS silences the guard's ids in its logs and strict mode too.
+        conf = getattr(settings, "APPSEC_GUARD", None)  # not a dict: the policy says so (AG700)
+        # SILENCED_SYSTEM_CHECKS silences the guard's ids in its logs and strict mode too,
+        # added to the resolved silence (it does not hide APPSEC_GUARD_SILENCE).
         try:
-            django_silenced = [
-                i
+            django_silenced = tuple(
+                str(i)
                 for i in getattr(settings, "SILENCED_SYSTEM_CHECKS", ())
                 if str(i).startswith("AG")
-            ]
+            )
         except TypeError:  # not a list: Django's own checks report it
-            django_silenced = []
-        own = conf.get("silence") or []
-        if django_silenced and isinstance(own, (str, list, tuple, set, frozenset)):
-            own = own.split(",") if isinstance(own, str) else list(own)
-            conf = {**conf, "silence": [*own, *django_silenced]}
-        # (a malformed "silence" is left as it is: the policy reports it as AG700)
+            django_silenced = ()
         try:
             checks.REPORT = _process.run(
                 "django",
                 settings=conf,
                 settings_label="settings.APPSEC_GUARD",
+                extra_silence=django_silenced,
                 framework_hint=_process._framework_version("django"),
             )
         except GuardError as exc:

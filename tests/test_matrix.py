@@ -161,6 +161,14 @@ def _shipped_page() -> Dict[str, Any]:
         ),
         (lambda d: d["runtimes"][1].update(python=["3.5-3"]), "runtimes[1].python"),
         (
+            lambda d: d["runtimes"][0].update(python=[]),
+            "runtimes[0].python: expected a non-empty list, got []",
+        ),
+        (
+            lambda d: d["runtimes"][0].update(cpu=[]),
+            "runtimes[0].cpu: expected a non-empty list, got []",
+        ),
+        (
             lambda d: d["runtimes"][2].update(ddtrace="<<2"),
             "runtimes[2].ddtrace: '<<2' is not a version range",
         ),
@@ -186,6 +194,16 @@ def test_bad_layers_are_refused_with_the_place(mutate: Any, message: str) -> Non
     assert message in str(err.value)
     assert str(err.value).startswith("page.json: ")
     assert "\n" not in str(err.value)
+
+
+def test_an_exclusion_with_no_ddtrace_range_is_refused() -> None:
+    data = json.loads((matrix_mod.DATA_DIR / "supplement.json").read_text())
+    data["deployment_exclusions"]["rows"][1]["ddtrace"] = []
+    with pytest.raises(MatrixError) as err:
+        parse_layer(data, "supplement.json")
+    assert str(err.value) == (
+        "supplement.json: deployment_exclusions.rows[1].ddtrace: expected a non-empty list, got []"
+    )
 
 
 def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:

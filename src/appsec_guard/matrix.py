@@ -253,9 +253,11 @@ class _Reader:
             raise self.fail(where, f"expected an object, got {_kind(value)}")
         return value
 
-    def items(self, value: Any, where: str) -> List[Any]:
+    def items(self, value: Any, where: str, *, nonempty: bool = False) -> List[Any]:
         if not isinstance(value, list):
             raise self.fail(where, f"expected a list, got {_kind(value)}")
+        if nonempty and not value:
+            raise self.fail(where, "expected a non-empty list, got []")
         return value
 
     def text(self, value: Any, where: str, *, choices: Sequence[str] = ()) -> str:
@@ -265,8 +267,10 @@ class _Reader:
             raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
         return value
 
-    def strs(self, value: Any, where: str, *, choices: Sequence[str] = ()) -> Tuple[str, ...]:
-        items = self.items(value, where)
+    def strs(
+        self, value: Any, where: str, *, choices: Sequence[str] = (), nonempty: bool = False
+    ) -> Tuple[str, ...]:
+        items = self.items(value, where, nonempty=nonempty)
         return tuple(self.text(v, f"{where}[{i}]", choices=choices) for i, v in enumerate(items))
 
     def version(self, value: Any, where: str) -> Version:
@@ -380,7 +384,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             row = r.obj(raw, at)
             specs = tuple(
                 r.spec(v, f"{at}.ddtrace[{j}]")
-                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace"))
+                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace", nonempty=True))
             )
             exclusion = Exclusion(
                 deployment=r.text(row.get("deployment"), f"{at}.deployment"),
@@ -411,14 +415,14 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
     for i, raw in enumerate(r.items(doc.get("runtimes", []), "runtimes")):
         where = f"runtimes[{i}]"
         row = r.obj(raw, where)
-        python_text = r.strs(row.get("python"), f"{where}.python")
+        python_text = r.strs(row.get("python"), f"{where}.python", nonempty=True)
         try:
             pythons = expand_pythons(python_text)
         except ValueError as exc:
             raise r.fail(f"{where}.python", str(exc)) from None
         rule = RuntimeRule(
             os=r.text(row.get("os"), f"{where}.os", choices=OSES),
-            cpus=frozenset(r.strs(row.get("cpu"), f"{where}.cpu", choices=CPUS)),
+            cpus=frozenset(r.strs(row.get("cpu"), f"{where}.cpu", choices=CPUS, nonempty=True)),
             implementation=r.text(
                 row.get("implementation"), f"{where}.implementation", choices=IMPLEMENTATIONS
             ),

@@ -156,6 +156,18 @@ def _shipped_page() -> Dict[str, Any]:
             "capabilities[0].min_ddtrace: null is only allowed",
         ),
         (
+            lambda d: d["capabilities"][0].update(min_ddtrace=None, stage=None),
+            "capabilities[0].min_ddtrace: null is only allowed",
+        ),
+        (
+            lambda d: d["capabilities"][0].update(stage=2),
+            "capabilities[0].stage: expected a string or null, got int",
+        ),
+        (
+            lambda d: d["runtimes"][0].update(source=["dd-page"]),
+            "runtimes[0].source: expected a string or null, got list",
+        ),
+        (
             lambda d: d["runtimes"][0].update(os="beos"),
             "runtimes[0].os: 'beos' is not one of linux, macos, windows",
         ),
@@ -194,6 +206,18 @@ def test_bad_layers_are_refused_with_the_place(mutate: Any, message: str) -> Non
     assert message in str(err.value)
     assert str(err.value).startswith("page.json: ")
     assert "\n" not in str(err.value)
+
+
+def test_null_optional_text_is_empty_not_the_word_none() -> None:
+    data = _shipped_page()
+    data["capabilities"][0].update(stage=None, source=None)
+    data["sources"]["dd-page"]["url"] = None
+    data["datastores"]["covered"] = None
+    layer = parse_layer(data, "page.json")
+    cap = layer["capabilities"][data["capabilities"][0]["id"]]
+    assert (cap.stage, cap.source, cap.beta) == ("", "", False)
+    assert layer["sources"]["dd-page"].url == ""
+    assert layer["datastores"]["covered"] == ""
 
 
 def test_an_exclusion_with_no_ddtrace_range_is_refused() -> None:

@@ -267,6 +267,14 @@ class _Reader:
             raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
         return value
 
+    def opt_text(self, value: Any, where: str) -> str:
+        """An optional string: null or missing is "", anything but a string is refused."""
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(where, f"expected a string or null, got {_kind(value)}")
+        return value
+
     def strs(
         self, value: Any, where: str, *, choices: Sequence[str] = (), nonempty: bool = False
     ) -> Tuple[str, ...]:
@@ -317,7 +325,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         key: Source(
             key,
             r.text(r.obj(val, f"sources.{key}").get("title"), f"sources.{key}.title"),
-            str(val.get("url", "")),
+            r.opt_text(val.get("url"), f"sources.{key}.url"),
         )
         for key, val in sources.items()
     }
@@ -327,7 +335,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         where = f"capabilities[{i}]"
         row = r.obj(raw, where)
         min_raw = row.get("min_ddtrace")
-        stage = str(row.get("stage", ""))
+        stage = r.opt_text(row.get("stage"), f"{where}.stage")
         if min_raw is None and not stage:
             raise r.fail(
                 f"{where}.min_ddtrace", "null is only allowed with a stage such as 'private beta'"
@@ -338,7 +346,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             name=r.text(row.get("name"), f"{where}.name"),
             min_ddtrace=None if min_raw is None else r.version(min_raw, f"{where}.min_ddtrace"),
             stage=stage,
-            source=str(row.get("source", "")),
+            source=r.opt_text(row.get("source"), f"{where}.source"),
         )
     out["capabilities"] = caps
 
@@ -347,10 +355,11 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["remote_config_required_by"] = r.strs(
             rc.get("required_by", []), "remote_configuration.required_by"
         )
-        out["remote_config_source"] = str(rc.get("source", ""))
+        out["remote_config_source"] = r.opt_text(rc.get("source"), "remote_configuration.source")
 
     if "deployments" in doc:
         dep = r.obj(doc["deployments"], "deployments")
+        dep_source = r.opt_text(dep.get("source"), "deployments.source")
         out["deployment_capabilities"] = r.strs(
             dep.get("capabilities", []), "deployments.capabilities"
         )
@@ -363,7 +372,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 id=did,
                 name=r.text(row.get("name"), f"{where}.name"),
                 supports=frozenset(r.strs(row.get("supports", []), f"{where}.supports")),
-                source=str(row.get("source", dep.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{where}.source") or dep_source,
             )
         out["deployments"] = rows
 
@@ -373,11 +382,12 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["no_remote_config_deployments"] = r.strs(
             norc.get("deployments", []), f"{where}.deployments"
         )
-        out["no_remote_config_source"] = str(norc.get("source", ""))
+        out["no_remote_config_source"] = r.opt_text(norc.get("source"), f"{where}.source")
 
     if "deployment_exclusions" in doc:
         where = "deployment_exclusions"
         section = r.obj(doc[where], where)
+        section_source = r.opt_text(section.get("source"), f"{where}.source")
         exclusions = {}
         for i, raw in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
             at = f"{where}.rows[{i}]"
@@ -391,7 +401,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 ddtrace=specs,
                 capabilities=frozenset(r.strs(row.get("capabilities"), f"{at}.capabilities")),
                 reason=r.text(row.get("reason"), f"{at}.reason"),
-                source=str(row.get("source", section.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{at}.source") or section_source,
             )
             key = (
                 exclusion.deployment,
@@ -407,7 +417,9 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         row = r.obj(raw, where)
         spec = r.spec(row.get("ddtrace"), f"{where}.ddtrace")
         branches[str(spec)] = ReleaseBranch(
-            spec, r.text(row.get("support"), f"{where}.support"), str(row.get("source", ""))
+            spec,
+            r.text(row.get("support"), f"{where}.support"),
+            r.opt_text(row.get("source"), f"{where}.source"),
         )
     out["release_branches"] = branches
 
@@ -428,7 +440,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             ),
             pythons=pythons,
             ddtrace=r.spec(row.get("ddtrace"), f"{where}.ddtrace"),
-            source=str(row.get("source", "")),
+            source=r.opt_text(row.get("source"), f"{where}.source"),
             python_text=python_text,
         )
         runtimes[(rule.os, rule.implementation, str(rule.ddtrace))] = rule
@@ -442,7 +454,9 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["all_framework_capabilities"] = r.strs(
             web.get("all_frameworks", []), "web_frameworks.all_frameworks"
         )
-        out["web_frameworks_source"] = str(web.get("source", ""))
+        out["web_frameworks_source"] = web_source = r.opt_text(
+            web.get("source"), "web_frameworks.source"
+        )
         frameworks = {}
         for i, raw in enumerate(r.items(web.get("rows", []), "web_frameworks.rows")):
             where = f"web_frameworks.rows[{i}]"
@@ -454,14 +468,14 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 min_version=r.version(row.get("min_version"), f"{where}.min_version"),
                 supports=frozenset(r.strs(row.get("supports", []), f"{where}.supports")),
                 caveats=r.strs(row.get("caveats", []), f"{where}.caveats"),
-                source=str(row.get("source", web.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{where}.source") or web_source,
             )
         out["web_frameworks"] = frameworks
 
     if "auth_frameworks" in doc:
         auth = r.obj(doc["auth_frameworks"], "auth_frameworks")
         out["auth_capability"] = r.text(auth.get("capability"), "auth_frameworks.capability")
-        out["auth_source"] = str(auth.get("source", ""))
+        out["auth_source"] = auth_source = r.opt_text(auth.get("source"), "auth_frameworks.source")
         rows_auth = {}
         for i, raw in enumerate(r.items(auth.get("rows", []), "auth_frameworks.rows")):
             where = f"auth_frameworks.rows[{i}]"
@@ -480,13 +494,13 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 aid,
                 r.text(row.get("name"), f"{where}.name"),
                 versions,
-                str(row.get("source", auth.get("source", ""))),
+                r.opt_text(row.get("source"), f"{where}.source") or auth_source,
             )
         out["auth_frameworks"] = rows_auth
 
     if "datastores" in doc:
         ds = r.obj(doc["datastores"], "datastores")
-        out["datastores"] = {str(k): str(v) for k, v in ds.items()}
+        out["datastores"] = {k: r.opt_text(v, f"datastores.{k}") for k, v in ds.items()}
 
     reqs = []
     for i, raw in enumerate(
@@ -498,7 +512,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             (
                 r.text(row.get("capability"), f"{where}.capability"),
                 r.strs(row.get("requires"), f"{where}.requires"),
-                str(row.get("source", "")),
+                r.opt_text(row.get("source"), f"{where}.source"),
             )
         )
     out["capability_requirements"] = reqs

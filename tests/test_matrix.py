@@ -269,3 +269,20 @@ def test_extra_layer_adds_and_replaces_rows(tmp_path: Path, matrix: Matrix) -> N
     flask = merged.web_framework("flask")
     assert flask is not None and flask.min_version == Version("1.0")
     assert matrix.web_framework("fastapi") is None  # the shipped matrix is untouched
+
+
+def test_the_matrix_is_hashable_and_its_tables_read_only(matrix: Matrix) -> None:
+    assert hash(matrix) == hash(matrix_mod.load())
+    with pytest.raises(TypeError):
+        matrix.settings["api_security"] = "DD_SURPRISE"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        matrix.datastores["covered"] = "nothing"  # type: ignore[index]
+    assert matrix_mod.load().settings == dict(matrix.settings)
+
+
+def test_a_matrix_built_from_dicts_keeps_no_reference_to_them(matrix: Matrix) -> None:
+    settings = dict(matrix.settings)
+    built = Matrix(capabilities=matrix.capabilities, settings=settings)
+    settings.clear()
+    assert built.settings == matrix.settings and built.settings != {}
+    assert {built: 1}[Matrix(capabilities=matrix.capabilities, settings=matrix.settings)] == 1

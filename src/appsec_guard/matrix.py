@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import (
     TYPE_CHECKING,
     Any,
     Dict,
     FrozenSet,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -141,6 +143,35 @@ class AuthFrameworkRule:
         return any(s.contains(version, prereleases=True) for s in self.specifiers)
 
 
+class FrozenMap(Mapping[str, str]):
+    """A read-only, hashable str -> str mapping: the matrix is frozen, so are its tables.
+
+    (A bare ``MappingProxyType`` is read-only but not hashable, so ``hash(matrix)`` would
+    still fail.) Equal to any mapping with the same items, a plain dict included.
+    """
+
+    def __init__(self, data: Mapping[str, str] = MappingProxyType({})) -> None:
+        self._data: Mapping[str, str] = MappingProxyType(dict(data))
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({dict(self._data)!r})"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, str]]]:  # pickle and copy
+        return (FrozenMap, (dict(self._data),))
+
+
 @dataclass(frozen=True)
 class Matrix:
     capabilities: Tuple[CapabilityRule, ...]
@@ -160,9 +191,16 @@ class Matrix:
     auth_capability: str = ""
     auth_frameworks: Tuple[AuthFrameworkRule, ...] = ()
     auth_source: str = ""
-    datastores: Mapping[str, str] = field(default_factory=dict)
-    settings: Mapping[str, str] = field(default_factory=dict)  # capability -> DD_* variable
+    datastores: Mapping[str, str] = field(default_factory=FrozenMap)
+    settings: Mapping[str, str] = field(default_factory=FrozenMap)  # capability -> DD_* variable
     sources: Tuple[Source, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a caller's dict is copied into a read-only map: no one can edit a (cached) matrix
+        for name in ("datastores", "settings"):
+            value = getattr(self, name)
+            if not isinstance(value, FrozenMap):
+                object.__setattr__(self, name, FrozenMap(value))
 
     @property
     def capability_ids(self) -> Tuple[str, ...]:

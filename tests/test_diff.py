@@ -127,3 +127,31 @@ def test_cli_diff_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     broken.write_text('{"schema_version": 1,', encoding="utf-8")
     assert main(["matrix", "diff", str(broken), "shipped"]) == 2
     assert "broken.json:1:" in capsys.readouterr().err
+
+
+def test_deployment_exclusions_are_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layer = m.to_layer(m.load())
+    rows = layer["deployment_exclusions"]["rows"]
+    api_security_off = [r for r in rows if r["capabilities"] == ["api_security"]]
+    assert len(api_security_off) == 1
+    rows.remove(api_security_off[0])
+    without = tmp_path / "without.json"
+    without.write_text(json.dumps(layer), encoding="utf-8")
+
+    assert main(["matrix", "diff", "shipped", str(without)]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        f"1 change(s) from shipped to {without}:\n"
+        "- AWS Lambda: ddtrace >=3.9,<3.11 no longer switches API Security off\n"
+    )
+    back = diff(m.merge_layers([m.parse_layer(layer, "without")]), m.load())
+    assert [(c.kind, c.area, c.subject, c.text) for c in back] == [
+        (
+            "added",
+            "exclusion",
+            "lambda ddtrace >=3.9,<3.11",
+            "AWS Lambda: ddtrace >=3.9,<3.11 switches API Security off",
+        )
+    ]

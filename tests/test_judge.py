@@ -7,6 +7,7 @@ import inspect
 from typing import Any, Dict, List
 
 import pytest
+from packaging.version import Version
 
 from appsec_guard import judge as judge_mod
 from appsec_guard.judge import judge
@@ -450,3 +451,14 @@ def test_code_security_is_off_on_lambda_from_3_9(matrix: Matrix) -> None:
     )
     (f,) = [f for f in report.findings if f.id == "AG402"]
     assert f.remediation == "run Code Security on another deployment type than AWS Lambda"
+
+
+def test_make_stack_reads_the_framework_as_assume_does(matrix: Matrix) -> None:
+    from appsec_guard.assume import AssumptionError
+
+    fw = make_stack(framework="Django==4.2").framework
+    assert fw is not None and (fw.name, fw.version) == ("django", Version("4.2"))
+    report = judge(make_stack(framework="Django==4.2"), matrix, required=["user_event_tracking"])
+    assert report.verdict("user_event_tracking").status is Status.SUPPORTED
+    with pytest.raises(AssumptionError, match="is not NAME==VERSION"):
+        make_stack(framework="django==")

@@ -156,10 +156,30 @@ def _shipped_page() -> Dict[str, Any]:
             "capabilities[0].min_ddtrace: null is only allowed",
         ),
         (
+            lambda d: d["capabilities"][0].update(min_ddtrace=None, stage=None),
+            "capabilities[0].min_ddtrace: null is only allowed",
+        ),
+        (
+            lambda d: d["capabilities"][0].update(stage=2),
+            "capabilities[0].stage: expected a string or null, got int",
+        ),
+        (
+            lambda d: d["runtimes"][0].update(source=["dd-page"]),
+            "runtimes[0].source: expected a string or null, got list",
+        ),
+        (
             lambda d: d["runtimes"][0].update(os="beos"),
             "runtimes[0].os: 'beos' is not one of linux, macos, windows",
         ),
         (lambda d: d["runtimes"][1].update(python=["3.5-3"]), "runtimes[1].python"),
+        (
+            lambda d: d["runtimes"][0].update(python=[]),
+            "runtimes[0].python: expected a non-empty list, got []",
+        ),
+        (
+            lambda d: d["runtimes"][0].update(cpu=[]),
+            "runtimes[0].cpu: expected a non-empty list, got []",
+        ),
         (
             lambda d: d["runtimes"][2].update(ddtrace="<<2"),
             "runtimes[2].ddtrace: '<<2' is not a version range",
@@ -186,6 +206,28 @@ def test_bad_layers_are_refused_with_the_place(mutate: Any, message: str) -> Non
     assert message in str(err.value)
     assert str(err.value).startswith("page.json: ")
     assert "\n" not in str(err.value)
+
+
+def test_null_optional_text_is_empty_not_the_word_none() -> None:
+    data = _shipped_page()
+    data["capabilities"][0].update(stage=None, source=None)
+    data["sources"]["dd-page"]["url"] = None
+    data["datastores"]["covered"] = None
+    layer = parse_layer(data, "page.json")
+    cap = layer["capabilities"][data["capabilities"][0]["id"]]
+    assert (cap.stage, cap.source, cap.beta) == ("", "", False)
+    assert layer["sources"]["dd-page"].url == ""
+    assert layer["datastores"]["covered"] == ""
+
+
+def test_an_exclusion_with_no_ddtrace_range_is_refused() -> None:
+    data = json.loads((matrix_mod.DATA_DIR / "supplement.json").read_text())
+    data["deployment_exclusions"]["rows"][1]["ddtrace"] = []
+    with pytest.raises(MatrixError) as err:
+        parse_layer(data, "supplement.json")
+    assert str(err.value) == (
+        "supplement.json: deployment_exclusions.rows[1].ddtrace: expected a non-empty list, got []"
+    )
 
 
 def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
@@ -227,3 +269,20 @@ def test_extra_layer_adds_and_replaces_rows(tmp_path: Path, matrix: Matrix) -> N
     flask = merged.web_framework("flask")
     assert flask is not None and flask.min_version == Version("1.0")
     assert matrix.web_framework("fastapi") is None  # the shipped matrix is untouched
+
+
+def test_the_matrix_is_hashable_and_its_tables_read_only(matrix: Matrix) -> None:
+    assert hash(matrix) == hash(matrix_mod.load())
+    with pytest.raises(TypeError):
+        matrix.settings["api_security"] = "DD_SURPRISE"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        matrix.datastores["covered"] = "nothing"  # type: ignore[index]
+    assert matrix_mod.load().settings == dict(matrix.settings)
+
+
+def test_a_matrix_built_from_dicts_keeps_no_reference_to_them(matrix: Matrix) -> None:
+    settings = dict(matrix.settings)
+    built = Matrix(capabilities=matrix.capabilities, settings=settings)
+    settings.clear()
+    assert built.settings == matrix.settings and built.settings != {}
+    assert {built: 1}[Matrix(capabilities=matrix.capabilities, settings=matrix.settings)] == 1

@@ -162,3 +162,35 @@ def test_cli_plan_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--require needs at least one capability" in capsys.readouterr().err
     assert main(["plan", "--require", "sca", "--assume", "ddtrace=latest"]) == 2
     assert "ddtrace='latest' is not a version" in capsys.readouterr().err
+
+
+def test_a_release_that_switches_the_capability_off_on_lambda_is_not_a_way_out() -> None:
+    # ddtrace 3.0-3.8 switch AppSec off on AWS Lambda, 3.9-3.10 API Security: only 3.11 on
+    # clears both, and a pin below it would let an excluded release in again.
+    lam = stack(
+        ddtrace="3.5.0",
+        framework=None,
+        deployment="lambda",
+        remote_config=RemoteConfig.UNAVAILABLE,
+    )
+    assert judge_status(lam, "api_security") is Status.UNSUPPORTED
+    p = plan(lam, m.load(), ["api_security"])
+    assert changes(p) == ["ddtrace>=3.11.0"]
+    assert "ddtrace 3.5.0 switches API Security off on AWS Lambda" in p.steps[0].reason
+    assert p.after.verdict("api_security").status is Status.SUPPORTED
+    assert p.ok and not p.unresolved
+
+
+def test_installing_ddtrace_on_lambda_pins_past_every_exclusion() -> None:
+    lam = stack(
+        ddtrace=None, framework=None, deployment="lambda", remote_config=RemoteConfig.UNAVAILABLE
+    )
+    p = plan(lam, m.load(), ["api_security"])
+    assert changes(p) == ["ddtrace>=3.11.0"]
+    assert p.ok
+
+
+def judge_status(s: Stack, cap: str) -> Status:
+    from appsec_guard.judge import judge
+
+    return judge(s, m.load(), required=[cap]).verdict(cap).status

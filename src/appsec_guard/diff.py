@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple, TypeVar
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, TypeVar
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from .matrix import Matrix, RuntimeRule
@@ -71,11 +72,51 @@ def diff(old: Matrix, new: Matrix) -> List[Change]:
     out: List[Change] = []
     out += _capabilities(old, new)
     out += _deployments(old, new)
+    out += _exclusions(old, new)
     out += _release_branches(old, new)
     out += _runtimes(old, new)
     out += _frameworks(old, new)
     out += _auth(old, new)
     out += _misc(old, new)
+    return out
+
+
+def _range(spec: SpecifierSet) -> str:
+    """``>=3.9,<3.11``: lower bounds first (str(SpecifierSet) sorts them as text)."""
+    lower = (">=", ">", "==", "~=")
+    return ",".join(str(s) for s in sorted(spec, key=lambda s: (s.operator not in lower, str(s))))
+
+
+def _excluded(matrix: Matrix) -> Dict[Tuple[str, str], Set[str]]:
+    """(deployment, ddtrace range) -> the capabilities those releases switch off there."""
+    out: Dict[Tuple[str, str], Set[str]] = {}
+    for e in matrix.exclusions:
+        for spec in e.ddtrace:
+            out.setdefault((e.deployment, _range(spec)), set()).update(e.capabilities)
+    return out
+
+
+def _exclusions(old: Matrix, new: Matrix) -> List[Change]:
+    out = []
+    a, b = _excluded(old), _excluded(new)
+    for dep, rng in sorted(set(a) | set(b)):
+        rule = new.deployment(dep) or old.deployment(dep)
+        where = f"{rule.name if rule else dep}: ddtrace {rng}"
+        gained, lost = _gained_lost(a.get((dep, rng), ()), b.get((dep, rng), ()))
+        subject = f"{dep} ddtrace {rng}"
+        if gained:
+            out.append(
+                Change("added", "exclusion", subject, f"{where} switches {_names(new, gained)} off")
+            )
+        if lost:
+            out.append(
+                Change(
+                    "removed",
+                    "exclusion",
+                    subject,
+                    f"{where} no longer switches {_names(old, lost)} off",
+                )
+            )
     return out
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import (
     TYPE_CHECKING,
     Any,
     Dict,
     FrozenSet,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -141,6 +143,35 @@ class AuthFrameworkRule:
         return any(s.contains(version, prereleases=True) for s in self.specifiers)
 
 
+class FrozenMap(Mapping[str, str]):
+    """A read-only, hashable str -> str mapping: the matrix is frozen, so are its tables.
+
+    (A bare ``MappingProxyType`` is read-only but not hashable, so ``hash(matrix)`` would
+    still fail.) Equal to any mapping with the same items, a plain dict included.
+    """
+
+    def __init__(self, data: Mapping[str, str] = MappingProxyType({})) -> None:
+        self._data: Mapping[str, str] = MappingProxyType(dict(data))
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({dict(self._data)!r})"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, str]]]:  # pickle and copy
+        return (FrozenMap, (dict(self._data),))
+
+
 @dataclass(frozen=True)
 class Matrix:
     capabilities: Tuple[CapabilityRule, ...]
@@ -160,9 +191,16 @@ class Matrix:
     auth_capability: str = ""
     auth_frameworks: Tuple[AuthFrameworkRule, ...] = ()
     auth_source: str = ""
-    datastores: Mapping[str, str] = field(default_factory=dict)
-    settings: Mapping[str, str] = field(default_factory=dict)  # capability -> DD_* variable
+    datastores: Mapping[str, str] = field(default_factory=FrozenMap)
+    settings: Mapping[str, str] = field(default_factory=FrozenMap)  # capability -> DD_* variable
     sources: Tuple[Source, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a caller's dict is copied into a read-only map: no one can edit a (cached) matrix
+        for name in ("datastores", "settings"):
+            value = getattr(self, name)
+            if not isinstance(value, FrozenMap):
+                object.__setattr__(self, name, FrozenMap(value))
 
     @property
     def capability_ids(self) -> Tuple[str, ...]:
@@ -253,9 +291,11 @@ class _Reader:
             raise self.fail(where, f"expected an object, got {_kind(value)}")
         return value
 
-    def items(self, value: Any, where: str) -> List[Any]:
+    def items(self, value: Any, where: str, *, nonempty: bool = False) -> List[Any]:
         if not isinstance(value, list):
             raise self.fail(where, f"expected a list, got {_kind(value)}")
+        if nonempty and not value:
+            raise self.fail(where, "expected a non-empty list, got []")
         return value
 
     def text(self, value: Any, where: str, *, choices: Sequence[str] = ()) -> str:
@@ -265,8 +305,18 @@ class _Reader:
             raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
         return value
 
-    def strs(self, value: Any, where: str, *, choices: Sequence[str] = ()) -> Tuple[str, ...]:
-        items = self.items(value, where)
+    def opt_text(self, value: Any, where: str) -> str:
+        """An optional string: null or missing is "", anything but a string is refused."""
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(where, f"expected a string or null, got {_kind(value)}")
+        return value
+
+    def strs(
+        self, value: Any, where: str, *, choices: Sequence[str] = (), nonempty: bool = False
+    ) -> Tuple[str, ...]:
+        items = self.items(value, where, nonempty=nonempty)
         return tuple(self.text(v, f"{where}[{i}]", choices=choices) for i, v in enumerate(items))
 
     def version(self, value: Any, where: str) -> Version:
@@ -313,7 +363,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         key: Source(
             key,
             r.text(r.obj(val, f"sources.{key}").get("title"), f"sources.{key}.title"),
-            str(val.get("url", "")),
+            r.opt_text(val.get("url"), f"sources.{key}.url"),
         )
         for key, val in sources.items()
     }
@@ -323,7 +373,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         where = f"capabilities[{i}]"
         row = r.obj(raw, where)
         min_raw = row.get("min_ddtrace")
-        stage = str(row.get("stage", ""))
+        stage = r.opt_text(row.get("stage"), f"{where}.stage")
         if min_raw is None and not stage:
             raise r.fail(
                 f"{where}.min_ddtrace", "null is only allowed with a stage such as 'private beta'"
@@ -334,7 +384,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             name=r.text(row.get("name"), f"{where}.name"),
             min_ddtrace=None if min_raw is None else r.version(min_raw, f"{where}.min_ddtrace"),
             stage=stage,
-            source=str(row.get("source", "")),
+            source=r.opt_text(row.get("source"), f"{where}.source"),
         )
     out["capabilities"] = caps
 
@@ -343,10 +393,11 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["remote_config_required_by"] = r.strs(
             rc.get("required_by", []), "remote_configuration.required_by"
         )
-        out["remote_config_source"] = str(rc.get("source", ""))
+        out["remote_config_source"] = r.opt_text(rc.get("source"), "remote_configuration.source")
 
     if "deployments" in doc:
         dep = r.obj(doc["deployments"], "deployments")
+        dep_source = r.opt_text(dep.get("source"), "deployments.source")
         out["deployment_capabilities"] = r.strs(
             dep.get("capabilities", []), "deployments.capabilities"
         )
@@ -359,7 +410,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 id=did,
                 name=r.text(row.get("name"), f"{where}.name"),
                 supports=frozenset(r.strs(row.get("supports", []), f"{where}.supports")),
-                source=str(row.get("source", dep.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{where}.source") or dep_source,
             )
         out["deployments"] = rows
 
@@ -369,25 +420,26 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["no_remote_config_deployments"] = r.strs(
             norc.get("deployments", []), f"{where}.deployments"
         )
-        out["no_remote_config_source"] = str(norc.get("source", ""))
+        out["no_remote_config_source"] = r.opt_text(norc.get("source"), f"{where}.source")
 
     if "deployment_exclusions" in doc:
         where = "deployment_exclusions"
         section = r.obj(doc[where], where)
+        section_source = r.opt_text(section.get("source"), f"{where}.source")
         exclusions = {}
         for i, raw in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
             at = f"{where}.rows[{i}]"
             row = r.obj(raw, at)
             specs = tuple(
                 r.spec(v, f"{at}.ddtrace[{j}]")
-                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace"))
+                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace", nonempty=True))
             )
             exclusion = Exclusion(
                 deployment=r.text(row.get("deployment"), f"{at}.deployment"),
                 ddtrace=specs,
                 capabilities=frozenset(r.strs(row.get("capabilities"), f"{at}.capabilities")),
                 reason=r.text(row.get("reason"), f"{at}.reason"),
-                source=str(row.get("source", section.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{at}.source") or section_source,
             )
             key = (
                 exclusion.deployment,
@@ -403,7 +455,9 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         row = r.obj(raw, where)
         spec = r.spec(row.get("ddtrace"), f"{where}.ddtrace")
         branches[str(spec)] = ReleaseBranch(
-            spec, r.text(row.get("support"), f"{where}.support"), str(row.get("source", ""))
+            spec,
+            r.text(row.get("support"), f"{where}.support"),
+            r.opt_text(row.get("source"), f"{where}.source"),
         )
     out["release_branches"] = branches
 
@@ -411,20 +465,20 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
     for i, raw in enumerate(r.items(doc.get("runtimes", []), "runtimes")):
         where = f"runtimes[{i}]"
         row = r.obj(raw, where)
-        python_text = r.strs(row.get("python"), f"{where}.python")
+        python_text = r.strs(row.get("python"), f"{where}.python", nonempty=True)
         try:
             pythons = expand_pythons(python_text)
         except ValueError as exc:
             raise r.fail(f"{where}.python", str(exc)) from None
         rule = RuntimeRule(
             os=r.text(row.get("os"), f"{where}.os", choices=OSES),
-            cpus=frozenset(r.strs(row.get("cpu"), f"{where}.cpu", choices=CPUS)),
+            cpus=frozenset(r.strs(row.get("cpu"), f"{where}.cpu", choices=CPUS, nonempty=True)),
             implementation=r.text(
                 row.get("implementation"), f"{where}.implementation", choices=IMPLEMENTATIONS
             ),
             pythons=pythons,
             ddtrace=r.spec(row.get("ddtrace"), f"{where}.ddtrace"),
-            source=str(row.get("source", "")),
+            source=r.opt_text(row.get("source"), f"{where}.source"),
             python_text=python_text,
         )
         runtimes[(rule.os, rule.implementation, str(rule.ddtrace))] = rule
@@ -438,7 +492,9 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         out["all_framework_capabilities"] = r.strs(
             web.get("all_frameworks", []), "web_frameworks.all_frameworks"
         )
-        out["web_frameworks_source"] = str(web.get("source", ""))
+        out["web_frameworks_source"] = web_source = r.opt_text(
+            web.get("source"), "web_frameworks.source"
+        )
         frameworks = {}
         for i, raw in enumerate(r.items(web.get("rows", []), "web_frameworks.rows")):
             where = f"web_frameworks.rows[{i}]"
@@ -450,14 +506,14 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 min_version=r.version(row.get("min_version"), f"{where}.min_version"),
                 supports=frozenset(r.strs(row.get("supports", []), f"{where}.supports")),
                 caveats=r.strs(row.get("caveats", []), f"{where}.caveats"),
-                source=str(row.get("source", web.get("source", ""))),
+                source=r.opt_text(row.get("source"), f"{where}.source") or web_source,
             )
         out["web_frameworks"] = frameworks
 
     if "auth_frameworks" in doc:
         auth = r.obj(doc["auth_frameworks"], "auth_frameworks")
         out["auth_capability"] = r.text(auth.get("capability"), "auth_frameworks.capability")
-        out["auth_source"] = str(auth.get("source", ""))
+        out["auth_source"] = auth_source = r.opt_text(auth.get("source"), "auth_frameworks.source")
         rows_auth = {}
         for i, raw in enumerate(r.items(auth.get("rows", []), "auth_frameworks.rows")):
             where = f"auth_frameworks.rows[{i}]"
@@ -476,13 +532,13 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
                 aid,
                 r.text(row.get("name"), f"{where}.name"),
                 versions,
-                str(row.get("source", auth.get("source", ""))),
+                r.opt_text(row.get("source"), f"{where}.source") or auth_source,
             )
         out["auth_frameworks"] = rows_auth
 
     if "datastores" in doc:
         ds = r.obj(doc["datastores"], "datastores")
-        out["datastores"] = {str(k): str(v) for k, v in ds.items()}
+        out["datastores"] = {k: r.opt_text(v, f"datastores.{k}") for k, v in ds.items()}
 
     reqs = []
     for i, raw in enumerate(
@@ -494,7 +550,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             (
                 r.text(row.get("capability"), f"{where}.capability"),
                 r.strs(row.get("requires"), f"{where}.requires"),
-                str(row.get("source", "")),
+                r.opt_text(row.get("source"), f"{where}.source"),
             )
         )
     out["capability_requirements"] = reqs

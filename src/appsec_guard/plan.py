@@ -15,7 +15,13 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from packaging.version import Version
 
-from .judge import describe_runtime, judge, runtime_matches, runtime_rows_for
+from .judge import (
+    describe_runtime,
+    first_release_clear,
+    judge,
+    runtime_matches,
+    runtime_rows_for,
+)
 from .matrix import Matrix
 from .matrix import floor as range_floor
 from .model import Framework, RemoteConfig, Report, Runtime, Stack, Status
@@ -177,26 +183,58 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
     def runs(version: Version, s: Stack) -> bool:
         return any(runtime_matches(r, s) for r in runtime_rows_for(version, matrix))
 
-    if current is not None and (floor is None or current >= floor) and runs(current, stack):
+    # Releases that switch a capability off on this deployment type do not count as working,
+    # and neither does a pin (>=X) that would let such a release in later: X must be the
+    # release from which on no exclusion applies. Exclusions with no end cannot be cleared
+    # by any ddtrace; the re-judged verdict reports them.
+    dep = stack.deployment
+    start = current or floor or Version("0")
+    avoid = [c for c in caps if first_release_clear(matrix, dep, c, start) is not None]
+    switched_off = tuple(
+        c for c in avoid if current is not None and _excluded(matrix, dep, c, current)
+    )
+
+    def clear_from(version: Version) -> bool:
+        return all(first_release_clear(matrix, dep, c, version) == version for c in avoid)
+
+    if (
+        current is not None
+        and (floor is None or current >= floor)
+        and runs(current, stack)
+        and not switched_off
+    ):
         return [], stack
     candidates = sorted(
         v
         for v in {
             *_spec_floors(matrix),
+            *_exclusion_ends(matrix, dep, avoid),
             *([floor] if floor else []),
             *([current] if current else []),
         }
-        if (floor is None or v >= floor) and (current is None or v >= current)
+        if (floor is None or v >= floor) and (current is None or v >= current) and clear_from(v)
     )
     needing = tuple(c for c in with_min if current is None or current < minimums[c])
+    dep_rule = matrix.deployment(dep)
+    off = (
+        f"ddtrace {current} switches {_join([_name(matrix, c) for c in switched_off])} off on "
+        f"{dep_rule.name if dep_rule else dep}"
+        if switched_off
+        else ""
+    )
     why = (
         f"{_join([_name(matrix, c) for c in needing])} need{'s' if len(needing) == 1 else ''} "
         f"ddtrace {floor} or newer"
         if needing and floor
+        else off
+        if off
         else f"ddtrace {current} does not support {describe_runtime(stack)}"
         if current is not None
         else "ddtrace is not installed"
     )
+    if off and off not in why:
+        why += f"; {off}"
+    needing = tuple(dict.fromkeys(needing + switched_off))
     for version in candidates:
         if runs(version, stack):
             if current is not None and runs(current, stack):
@@ -248,6 +286,27 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
             )
         return out, moved.with_facts(ddtrace=version)
     return [], stack  # nothing in the matrix runs here: the re-judged verdict says why
+
+
+def _excluded(matrix: Matrix, deployment: str, capability: str, version: Version) -> bool:
+    return any(
+        e.deployment == deployment
+        and capability in e.capabilities
+        and e.matching(version) is not None
+        for e in matrix.exclusions
+    )
+
+
+def _exclusion_ends(matrix: Matrix, deployment: str, caps: Sequence[str]) -> Set[Version]:
+    """The releases where an exclusion of one of ``caps`` on ``deployment`` ends."""
+    return {
+        Version(s.version)
+        for e in matrix.exclusions
+        if e.deployment == deployment and e.capabilities.intersection(caps)
+        for spec in e.ddtrace
+        for s in spec
+        if s.operator == "<"
+    }
 
 
 def _ddtrace_step(

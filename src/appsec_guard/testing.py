@@ -13,6 +13,7 @@ from typing import Optional
 
 from packaging.version import Version
 
+from .assume import PARSERS
 from .model import Framework, RemoteConfig, Runtime, Stack
 
 
@@ -29,12 +30,13 @@ def make_stack(
 ) -> Stack:
     """A stack on which every capability is supported, unless a keyword changes that.
 
-    ``framework`` is ``"name==version"``, ``"name"`` (version unknown) or None (no framework).
+    ``framework`` is ``"name==version"``, ``"name"`` (version unknown) or None (no framework),
+    read as ``--assume framework=...`` reads it: the name normalised (``"Django==4.2"`` is
+    django), a malformed one refused with an ``AssumptionError`` (a ValueError).
     """
     fw: Optional[Framework] = None
     if framework is not None:
-        name, _, version = framework.partition("==")
-        fw = Framework(name, Version(version) if version else None)
+        fw = PARSERS["framework"](framework)
     return Stack(
         runtime=Runtime(implementation, Version(python), os, arch),
         ddtrace=None if ddtrace is None else Version(ddtrace),

@@ -397,6 +397,7 @@ def test_judgement_module_does_no_io() -> None:
         "__future__",
         "dataclasses",
         "._frozen",
+        "._text",
         "typing",
         "packaging.version",
         ".matrix",

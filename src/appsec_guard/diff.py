@@ -8,10 +8,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, Typ
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from ._text import IMPL_NAMES, OS_NAMES, join_words
 from .matrix import Matrix, RuntimeRule
-
-_OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
-_IMPL_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
 
 T = TypeVar("T")
 
@@ -50,20 +48,13 @@ def _names(matrix: Matrix, caps: Iterable[str]) -> str:
             names.append(matrix.capability(cap).name)
         except KeyError:
             names.append(cap)
-    return _join(names)
-
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return join_words(names)
 
 
 def _runtime(r: RuntimeRule) -> str:
     return (
-        f"ddtrace {r.ddtrace} on {_OS_NAMES.get(r.os, r.os)} ({', '.join(sorted(r.cpus))}): "
-        f"{_IMPL_NAMES.get(r.implementation, r.implementation)} {', '.join(r.python_text)}"
+        f"ddtrace {r.ddtrace} on {OS_NAMES.get(r.os, r.os)} ({', '.join(sorted(r.cpus))}): "
+        f"{IMPL_NAMES.get(r.implementation, r.implementation)} {', '.join(r.python_text)}"
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Seq
 
 from packaging.version import Version
 
+from ._text import IMPL_NAMES, OS_NAMES, join_words
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
 from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
 
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass
-
-_OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
-_IMPL_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
 
 
 @dataclass(frozen=True)
@@ -209,8 +207,8 @@ def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_P
 def describe_runtime(stack: Stack) -> str:
     rt = stack.runtime
     return (
-        f"{_IMPL_NAMES.get(rt.implementation, rt.implementation)} {rt.minor[0]}.{rt.minor[1]} "
-        f"on {_OS_NAMES.get(rt.os, rt.os)} {rt.arch}"
+        f"{IMPL_NAMES.get(rt.implementation, rt.implementation)} {rt.minor[0]}.{rt.minor[1]} "
+        f"on {OS_NAMES.get(rt.os, rt.os)} {rt.arch}"
     )
 
 
@@ -262,7 +260,7 @@ def _runtime_remedy(stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule]) -
     if same_platform:
         minors = sorted(set().union(*(r.pythons for r in same_platform)))
         python_fix = (
-            f"run on {_IMPL_NAMES.get(rt.implementation, rt.implementation)} {_minors(minors)}"
+            f"run on {IMPL_NAMES.get(rt.implementation, rt.implementation)} {_minors(minors)}"
         )
     other_lines = [r for r in matrix.runtimes if runtime_matches(r, stack) and r not in rows]
     ddtrace_fix = ""
@@ -409,7 +407,7 @@ def _deployment_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List
         return out  # an unlisted deployment is reported once, by _stack_findings
     where = [d.name for d in matrix.deployments if cap.id in d.supports]
     setting = matrix.settings.get(cap.id)
-    fix = f"run it on {_join(where, 'or')}" if where else "run it elsewhere"
+    fix = f"run it on {join_words(where, 'or')}" if where else "run it elsewhere"
     if setting:
         fix += f", or turn off {setting} here"
     out.append(
@@ -435,7 +433,7 @@ def _framework_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[
     fw = stack.framework
     rule = matrix.web_framework(fw.name)
     src = matrix.web_frameworks_source
-    listed = _join([f.name for f in matrix.web_frameworks], "and")
+    listed = join_words([f.name for f in matrix.web_frameworks], "and")
     if rule is None:
         return [
             _Problem(
@@ -584,7 +582,7 @@ def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
                 Severity.INFO,
                 None,
                 f"the deployment type {stack.deployment!r} is not in the matrix "
-                f"(it lists {_join([d.name for d in matrix.deployments], 'and')}); "
+                f"(it lists {join_words([d.name for d in matrix.deployments], 'and')}); "
                 "capabilities are judged on the other rules",
                 "",
             )
@@ -604,10 +602,3 @@ def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
             for caveat in rule.caveats
         )
     return out
-
-
-def _join(items: Sequence[str], word: str) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"

@@ -35,9 +35,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
+    from dataclasses import dataclass, field, replace
 else:  # the same frozen classes, defined without exec (see _frozen.py)
-    from ._frozen import dataclass, field
+    from ._frozen import dataclass, field, replace
 
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
@@ -592,10 +592,7 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
     for cap_id, requires, src in merged.get("capability_requirements", []):
         if cap_id not in caps:
             raise MatrixError(f"{origin}: capability_requirements: unknown capability {cap_id!r}")
-        old = caps[cap_id]
-        caps[cap_id] = CapabilityRule(
-            old.id, old.name, old.min_ddtrace, old.stage, old.source, tuple(requires), src
-        )
+        caps[cap_id] = replace(caps[cap_id], requires=tuple(requires), requires_source=src)
 
     def check_caps(names: Iterable[str], where: str) -> FrozenSet[str]:
         names = frozenset(names)

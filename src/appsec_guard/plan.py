@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from packaging.version import Version
 
+from ._text import join_words
 from .judge import (
     describe_runtime,
     first_release_clear,
@@ -150,13 +151,6 @@ def _name(matrix: Matrix, cap: str) -> str:
     return matrix.capability(cap).name
 
 
-def _join(items: Sequence[str], word: str = "and") -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
 def _v3(v: Version) -> str:
     return f"{v.major}.{v.minor}.{v.micro}"
 
@@ -217,13 +211,13 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
     needing = tuple(c for c in with_min if current is None or current < minimums[c])
     dep_rule = matrix.deployment(dep)
     off = (
-        f"ddtrace {current} switches {_join([_name(matrix, c) for c in switched_off])} off on "
+        f"ddtrace {current} switches {join_words([_name(matrix, c) for c in switched_off])} off on "
         f"{dep_rule.name if dep_rule else dep}"
         if switched_off
         else ""
     )
     why = (
-        f"{_join([_name(matrix, c) for c in needing])} need{'s' if len(needing) == 1 else ''} "
+        f"{join_words([_name(matrix, c) for c in needing])} need{'s' if len(needing) == 1 else ''} "
         f"ddtrace {floor} or newer"
         if needing and floor
         else off
@@ -361,7 +355,7 @@ def _framework_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple
                 else ""
             )
             floor = (
-                f"{_join([_name(matrix, c) for c in web_caps])} need {rule.name} {web.min_version} or newer"
+                f"{join_words([_name(matrix, c) for c in web_caps])} need {rule.name} {web.min_version} or newer"
                 if web_caps and web is not None and fw.version < web.min_version
                 else ""
             )
@@ -392,7 +386,7 @@ def _remote_config_steps(
     needing = tuple(c for c in caps if c in matrix.remote_config_required_by)
     if not needing or stack.deployment in matrix.no_remote_config_deployments:
         return [], stack
-    names = _join([_name(matrix, c) for c in needing])
+    names = join_words([_name(matrix, c) for c in needing])
     rc = stack.remote_config
     if rc is RemoteConfig.DISABLED:
         step = Step(
@@ -475,9 +469,9 @@ def _alternative(
     here = matrix.deployment(stack.deployment)
     move = Step(
         "deployment",
-        f"move the service to {_join([d.name for d in targets], 'or')}",
+        f"move the service to {join_words([d.name for d in targets], 'or')}",
         f"deployment={targets[0].id}",
-        f"the only way: {_join([_name(matrix, c) for c in caps if c not in _supported_here(stack, matrix, caps)])} "
+        f"the only way: {join_words([_name(matrix, c) for c in caps if c not in _supported_here(stack, matrix, caps)])} "
         f"cannot work on {here.name if here else stack.deployment}",
         tuple(caps),
     )

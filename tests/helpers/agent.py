@@ -14,6 +14,8 @@ import time
 from contextlib import contextmanager, suppress
 from typing import Callable, ContextManager, Iterator, List, Optional
 
+from .env import without_machine_settings
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -44,7 +46,9 @@ def run_test_agent(endpoints: Optional[List[str]] = None) -> Iterator[int]:
     ``DD_AGENT_EXTRA_INFO`` (ddapm_test_agent/agent.py merges that JSON into the answer).
     """
     port = free_port()
-    env = dict(os.environ)
+    # Without the machine's DD_* settings: with DD_TRACE_AGENT_URL set, the test agent forwards
+    # to that address, and answers 400 when nothing listens there.
+    env = without_machine_settings(os.environ)
     if endpoints is not None:
         env["DD_AGENT_EXTRA_INFO"] = json.dumps({"endpoints": endpoints})
     with tempfile.TemporaryDirectory() as snapshots:

@@ -14,7 +14,7 @@ import pytest
 
 from appsec_guard import _process
 
-from ..helpers.agent import answering_server, hanging_server
+from ..helpers.agent import answering_server, hanging_server, loopback_server
 from .conftest import child_env, guard_events, run_py
 
 SETUP = "import structlog_json; "
@@ -111,11 +111,6 @@ def test_probe_off_never_asks(site: Path) -> None:
 def held_agent(release: threading.Event, conns: List[socket.socket]) -> Iterator[int]:
     """An Agent on loopback that answers each connection (in its own thread) only once
     ``release`` is set (bounded); stopped on exit."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    stop = threading.Event()
 
     def answer(conn: socket.socket) -> None:
         with suppress(OSError):
@@ -125,26 +120,15 @@ def held_agent(release: threading.Event, conns: List[socket.socket]) -> Iterator
             conn.sendall(ANSWER)
             conn.shutdown(socket.SHUT_RDWR)
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            conns.append(conn)
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+    def handle(conn: socket.socket) -> None:
+        conns.append(conn)
+        threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        release.set()
-        stop.set()
-        thread.join(5)
-        for c in conns:
-            c.close()
-        listener.close()
+    with loopback_server(handle) as port:
+        try:
+            yield port
+        finally:
+            release.set()
 
 
 def test_a_superseded_probe_answer_is_dropped_and_one_probe_is_in_flight(

@@ -157,6 +157,10 @@ def _judge(
     mode, problem = probe_mode(environ)
     if problem is not None:
         extra.append(problem)
+    if (os.environ if environ is None else environ).get("APPSEC_GUARD_METRICS"):
+        from .metrics import setting  # only when set: the boot path stays as it was
+
+        extra.extend(f for f in setting(environ)[1:] if f is not None)
     try:
         matrix = _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with

@@ -126,7 +126,10 @@ def _format_of(path: str, text: str) -> str:
     if text.lstrip().startswith("{"):
         return "Pipfile.lock"
     if name.endswith((".toml", ".lock")):
-        data = _load_toml(path, text)
+        try:
+            data = _load_toml(path, text)
+        except LockError:
+            data = {}
         if "lock-version" in data:
             return "pylock.toml"
         if isinstance(data.get("metadata"), dict) and "content-hash" in data["metadata"]:
@@ -522,7 +525,8 @@ def lock_assumptions(facts: LockFacts, flags: Mapping[str, Any]) -> LockAssumpti
         pins = [p for p in facts.frameworks if _applies(p, environment)]
         names = sorted({p.name for p in pins})
         if len(names) > 1:
-            shown = ", ".join(str(p) for p in sorted(pins, key=lambda p: p.name))
+            pins.sort(key=lambda p: p.name)
+            shown = ", ".join(str(p) for p in pins)
             first = pins[0]
             example = f"{first.name}=={first.version}" if first.version else f"{first.name}==X.Y"
             raise LockError(

@@ -166,6 +166,18 @@ def conformance(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def tools(session: nox.Session) -> None:
+    """Lock files written now by the real uv, Poetry, pip-tools, pipenv and pip (``pip lock``),
+    judged by ``check --lock``; the pre-commit hook run by the real pre-commit."""
+    session.install("pip>=25.1")
+    session.install("-e", ".", "pytest", "uv", "poetry", "pip-tools", "pipenv", "pre-commit")
+    session.run(
+        "pytest", "-q", *_NO_DDTRACE_PYTEST, "tests/tools", *session.posargs,
+        env={"APPSEC_GUARD_TOOLS": "1"},
+    )  # fmt: skip
+
+
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Boot cost: writes docs/performance.md (not part of the default sessions)."""
     session.install(".", "ddtrace", "flask", "django", "ddapm-test-agent")

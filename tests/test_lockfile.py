@@ -109,6 +109,7 @@ def test_includes_hashes_and_constraints(
     code, doc, _ = check(capsys, "--format", "json", "--lock", str(top))
     assert code == 0
     assert doc["stack"]["ddtrace"] == "2.9.0" and doc["stack"]["framework"]["name"] == "flask"
+    assert doc["stack"]["python"]["version"] == "3.11"  # the included file's pip-compile header
     # -c: an unpinned requirement gets the constraint's pin
     (tmp_path / "constraints.txt").write_text("ddtrace==2.6.0\ndjango==4.2.1\n")
     loose = tmp_path / "requirements.txt"

@@ -405,9 +405,16 @@ def parse(path: str, text: str, *, read: Callable[[str], str] = _no_includes) ->
         pins, python = _pipfile(path, _load_json(path, text))
         source = "_meta.requires"
     elif fmt == "requirements.txt":
-        found, constraints = _requirements(path, text, read)
+        texts = [text]
+
+        def read_included(name: str) -> str:
+            texts.append(read(name))
+            return texts[-1]
+
+        found, constraints = _requirements(path, text, read_included)
         pins = _with_constraints(found, constraints)
-        header = _PIP_COMPILE_PYTHON.search(text)
+        # the file's own header, else that of an included file pip-compile wrote
+        header = next(filter(None, map(_PIP_COMPILE_PYTHON.search, texts)), None)
         if header:
             python, source = Version(header.group(1)), "pip-compile header"
     else:

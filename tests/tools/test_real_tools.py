@@ -161,7 +161,7 @@ def test_pre_commit_hook_on_a_local_repository(tmp_path: Path) -> None:
     assert "FAIL: requested or required capabilities will not work: api_security" in out
     assert "notes.txt" not in out
 
-    run([git, "rm", "-q", "services/legacy/requirements.txt"], repo, env)
+    run([git, "rm", "-q", "-f", "services/legacy/requirements.txt"], repo, env)
     res = subprocess.run([pre_commit, "run", "--all-files"], cwd=str(repo), env=env,
                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr

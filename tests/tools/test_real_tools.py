@@ -143,7 +143,9 @@ def test_pre_commit_hook_on_a_local_repository(tmp_path: Path) -> None:
     repo = tmp_path / "app"
     (repo / "services" / "legacy").mkdir(parents=True)
     shutil.copy(LOCKS / "uv.lock", repo / "uv.lock")
-    (repo / "services" / "legacy" / "requirements.txt").write_text("ddtrace==1.18.3\nflask==3.0.3\n")
+    (repo / "services" / "legacy" / "requirements.txt").write_text(
+        "ddtrace==1.18.3\nflask==3.0.3\n"
+    )
     (repo / "notes.txt").write_text("ddtrace>=1\n")  # not a lock file: not checked
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n- repo: {ROOT}\n  rev: {rev}\n  hooks:\n  - id: appsec-guard-lock\n"

@@ -280,3 +280,14 @@ def test_parse_is_pure_and_reads_includes_through_the_reader() -> None:
     assert [str(p) for p in facts.ddtrace] == ["ddtrace==2.9.0"]
     with pytest.raises(LockError, match="cannot read includes"):
         parse("requirements.txt", "-r base.txt\n")
+
+
+def test_pylock_named_for_a_purpose_and_other_names(tmp_path: Path) -> None:
+    text = (LOCKS / "pylock.toml").read_text()
+    assert parse("pylock.prod.toml", text).format == "pylock.toml"
+    assert parse("locks/deploy.toml", text).format == "pylock.toml"  # told by its content
+    uv = (LOCKS / "uv.lock").read_text()
+    assert parse("deploy.lock", uv).format == "uv.lock"
+    poetry = (LOCKS / "poetry.lock").read_text()
+    assert parse("deploy.lock", poetry).format == "poetry.lock"
+    assert parse("deps.json.lock", (LOCKS / "Pipfile.lock").read_text()).format == "Pipfile.lock"

@@ -249,7 +249,10 @@ def _sink() -> Any:
         if stdlib.isEnabledFor(level):
             # service/env/version also as record attributes: JSON formatters emit them top-level
             tags = {k: event[k] for k in ("service", "env", "version") if event.get(k)}
-            stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event, **tags})
+            try:
+                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event, **tags})
+            except KeyError:  # the app's record factory already sets one of them: keep its own
+                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event})
 
     return to_stdlib
 

@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
         if args.format == "json":
             sys.stdout.write(json.dumps(redact(tagged(report.to_dict())), indent=2) + "\n")
         else:
-            header = f"== {lock}\n" if len(locks) > 1 else ""
+            header = f"== {lock}\n" if lock is not None else ""
             sys.stdout.write(redact_text(header + report_text(report, verbose=args.verbose)))
         code = max(code, EXIT_OK if report.ok else EXIT_UNSUPPORTED)
     return code

@@ -109,3 +109,32 @@ def test_json_report_has_the_tags_after_schema_version(
     assert list(doc)[:4] == ["schema_version", "service", "env", "version"]
     assert (doc["service"], doc["env"], doc["version"]) == ("checkout", "prod", None)
     assert list(tagged({"a": 1}, {}))[-3:] == ["service", "env", "version"]
+
+
+def test_a_record_factory_that_sets_service_keeps_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DD_SERVICE", "checkout")
+    original = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(*args, **kwargs)
+        record.service = "from-the-app"
+        return record
+
+    records: List[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect()
+    logger = logging.getLogger(_emit.LOGGER_NAME)
+    logger.addHandler(handler)
+    logging.setLogRecordFactory(factory)
+    try:
+        report = judge(make_stack(deployment="lambda"), _load(), requested={"sca"})
+        assert _emit.emit(report, report.findings, mode="warn", entry="check") is None
+    finally:
+        logging.setLogRecordFactory(original)
+        logger.removeHandler(handler)
+    assert records and {r.service for r in records} == {"from-the-app"}  # type: ignore[attr-defined]
+    assert {r.appsec_guard["service"] for r in records} == {"checkout"}  # type: ignore[attr-defined]

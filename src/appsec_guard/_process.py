@@ -158,9 +158,11 @@ def _judge(
     if problem is not None:
         extra.append(problem)
     if (os.environ if environ is None else environ).get("APPSEC_GUARD_METRICS"):
-        from .metrics import setting  # only when set: the boot path stays as it was
+        from .metrics import setting  # imported only when set: the boot path stays as it was
 
-        extra.extend(f for f in setting(environ)[1:] if f is not None)
+        metrics_problem = setting(environ)[1]
+        if metrics_problem is not None:
+            extra.append(metrics_problem)
     try:
         matrix = _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with

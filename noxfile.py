@@ -56,8 +56,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    # Flask (and click) ship type hints that the Flask extension is checked against.
-    session.install("mypy>=1.8", "-e", ".", "flask")
+    # Flask (and click) and pytest ship type hints that the Flask extension and the pytest
+    # plugin are checked against.
+    session.install("mypy>=1.8", "-e", ".", "flask", "pytest")
     session.run("mypy")
 
 

@@ -215,7 +215,8 @@ def poetry_constraint(text: str) -> Tuple[str, ...]:
     out = []
     for part in re.split(r"\s*\|\|?\s*", text.strip()):
         specs = []
-        for token in re.split(r"\s*,\s*|\s+(?=[<>=!~^*\d])", part.strip()):
+        part = re.sub(r"([<>=!~^]=?)\s+", r"\1", part.strip())  # ">= 3.8" is ">=3.8"
+        for token in re.split(r"\s*,\s*|\s+(?=[<>=!~^*\d])", part):
             token = token.strip()
             if not token or token == "*":
                 continue

@@ -273,7 +273,9 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
         if f.capability:
             by_cap.setdefault(f.capability, []).append(f)
     failing = [
-        v for v in report.verdicts if v.wanted and v.status in refuse and by_cap.get(v.capability)
+        v
+        for v in report.verdicts
+        if v.wanted and (v.status in refuse or v.fails) and by_cap.get(v.capability)
     ]
     own = [f for f in report.findings if f.id in _GUARD_FAILURES] if pol.fail_closed else []
     if not failing and not own:
@@ -292,7 +294,8 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
         why = [
             w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
         ]
-        lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
+        state = "off" if v.status is Status.SUPPORTED and v.fails else v.status.value
+        lines.append(f"  - {v.capability} ({' and '.join(why)}): {state}")
         for f in by_cap[v.capability]:
             if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
                 continue

@@ -166,6 +166,39 @@ def test_2_strict_lambda_cold_start_boots(tmp_path: Path) -> None:
     assert "run the service in a container" not in res.stderr
 
 
+@pytest.mark.parametrize(
+    ("extra", "refused"),
+    [
+        ({"DD_APPSEC_ENABLED": "false"}, True),  # AG610: the settings leave it off
+        ({"DD_APPSEC_ENABLED": "false", "APPSEC_GUARD_SILENCE": "AG610"}, False),
+        ({}, False),  # AG611: left to Remote Configuration, a warning
+        ({"APPSEC_GUARD_FAIL_CLOSED": "true"}, True),
+    ],
+)
+def test_1_strict_mode_refuses_what_the_settings_leave_off(
+    extra: Dict[str, str], refused: bool
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": SRC,
+        "APPSEC_GUARD_MODE": "strict",
+        "APPSEC_GUARD_REQUIRE": "threat_detection",
+        "APPSEC_GUARD_PROBE": "off",
+        **extra,
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", "import appsec_guard"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (res.returncode != 0) is refused, res.stderr
+    if refused:
+        assert "threat_detection (required)" in res.stderr
+        assert "[AG61" in res.stderr
+
+
 # --- 3. features that run only inside AppSec ------------------------------------------------------
 
 

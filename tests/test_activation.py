@@ -197,3 +197,28 @@ def test_malformed_data_is_refused_with_its_place() -> None:
 def test_every_capability_has_a_rule() -> None:
     for cap in CAPS:
         assert "no activation rule" not in state(cap, Version("4.16.0"), {}).reason
+
+
+@pytest.mark.parametrize(
+    ("os_name", "fleet", "local"),
+    [
+        (
+            "linux",
+            "/etc/datadog-agent/managed/datadog-agent/stable/application_monitoring.yaml",
+            "/etc/datadog-agent/application_monitoring.yaml",
+        ),
+        (
+            "macos",
+            "/opt/datadog-agent/etc/stable/application_monitoring.yaml",
+            "/opt/datadog-agent/etc/application_monitoring.yaml",
+        ),
+        (
+            "windows",
+            "C:\\ProgramData\\Datadog\\managed\\datadog-agent\\stable\\application_monitoring.yaml",
+            "C:\\ProgramData\\Datadog\\application_monitoring.yaml",
+        ),
+    ],
+)
+def test_stable_configuration_files_per_os(os_name: str, fleet: str, local: str) -> None:
+    # the paths in ddtrace 3.2.0's native module of the Linux, macOS and Windows wheels
+    assert activation.stable_config_files(os_name) == (("fleet", fleet), ("local", local))

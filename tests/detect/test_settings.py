@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, List, Optional
 
 import pytest
@@ -155,3 +156,20 @@ def test_unknown_version_reads_as_newest() -> None:
 def test_long_values_are_shortened() -> None:
     s = read_settings({"DD_APPSEC_ENABLED": "x" * 500}, NEW)
     assert len(s.findings[0].message) < 300
+
+
+def test_read_disk_finds_stable_configuration_and_unreadable_templates(tmp_path: Path) -> None:
+    from appsec_guard.detect.settings import read_disk
+
+    f = tmp_path / "opt/datadog-agent/etc/stable/application_monitoring.yaml"
+    f.parent.mkdir(parents=True)
+    f.write_text("apm_configuration_default: {}\n")
+    env = {"DD_APPSEC_HTTP_BLOCKED_TEMPLATE_HTML": str(tmp_path)}  # a directory: not readable
+    present, unreadable, evidence = read_disk(env, tmp_path, "macos")
+    assert present == ("/opt/datadog-agent/etc/stable/application_monitoring.yaml",)
+    assert unreadable == {"DD_APPSEC_HTTP_BLOCKED_TEMPLATE_HTML"}
+    assert [e.detail for e in evidence] == [
+        "fleet stable configuration file",
+        "names a file that cannot be read",
+    ]
+    assert read_disk({}, tmp_path, "linux") == ((), frozenset(), [])

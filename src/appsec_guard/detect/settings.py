@@ -411,7 +411,9 @@ def read_disk(
     evidence: List[Evidence] = []
     present = []
     for kind, path in stable_config_files(os_name):
-        if (root / path.lstrip("/")).is_file():
+        # a Windows path (C:\...) is looked for only on the real filesystem
+        where = root / path.lstrip("/") if path.startswith("/") else Path(path)
+        if (path.startswith("/") or root == Path("/")) and where.is_file():
             present.append(path)
             evidence.append(Evidence("settings", path, f"{kind} stable configuration file"))
     unreadable = set()

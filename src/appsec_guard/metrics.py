@@ -3,8 +3,9 @@
 Off by default; ``APPSEC_GUARD_METRICS=true`` turns it on. Each guard run that logs (the boot,
 and a re-judgement after a framework import or the background Agent probe) sends, for every
 capability of the report, ``appsec_guard.capability`` = 1 when it will work (supported or
-beta) and 0 when not (unsupported or unknown), tagged ``capability``, ``status``,
-``requested``, ``required`` and the process's ``service``, ``env``, ``version``.
+beta, and the settings do not leave it off) and 0 when not (unsupported, unknown, or off),
+tagged ``capability``, ``status``, ``active``, ``requested``, ``required`` and the process's
+``service``, ``env``, ``version``.
 
 The address is the Agent's DogStatsD address as ddtrace resolves it (ddtrace 4.16.0:
 ddtrace/internal/settings/_agent.py ``_derive_stats_url`` and ddtrace/internal/dogstatsd.py):
@@ -32,7 +33,7 @@ import threading
 from typing import Any, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlparse
 
-from .model import Finding, Report, Severity, Status
+from .model import Active, Finding, Report, Severity, Status
 
 VARIABLE = "APPSEC_GUARD_METRICS"
 METRIC = "appsec_guard.capability"
@@ -123,13 +124,16 @@ def datagrams(report: Report, tags: Mapping[str, Optional[str]]) -> List[bytes]:
     common = [f"{k}:{_tag(v)}" for k, v in tags.items() if v]
     out = []
     for v in report.verdicts:
-        value = 1 if v.status in _WORKS else 0
+        # 0 as well when the settings leave it off: it will not work in this process either
+        value = 1 if v.status in _WORKS and v.active is not Active.OFF else 0
         own = [
             f"capability:{_tag(v.capability)}",
             f"status:{v.status.value}",
             f"requested:{_tag(v.requested)}",
             f"required:{_tag(v.required)}",
         ]
+        if v.active is not None:
+            own.append(f"active:{v.active.value}")
         out.append(f"{METRIC}:{value}|g|#{','.join(own + common)}".encode())
     return out
 

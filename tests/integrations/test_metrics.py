@@ -141,13 +141,18 @@ def test_boot_sends_the_gauges(udp: socket.socket) -> None:
     res = run_py(["-c", "import appsec_guard"], child_env({
         "APPSEC_GUARD_METRICS": "true", "DD_DOGSTATSD_URL": f"udp://127.0.0.1:{port}",
         "DD_SERVICE": "checkout", "DD_VERSION": "1.4.2", "DD_APPSEC_ENABLED": "true",
-        "APPSEC_GUARD_PROBE": "off",
+        "APPSEC_GUARD_PROBE": "off", "APPSEC_GUARD_REQUIRE": "sca",
     }))  # fmt: skip
     assert res.returncode == 0, res.stderr
     gauges = {g[2]["capability"]: g for g in receive(udp, 7)}
-    assert gauges["threat_detection"][2]["requested"] == "true"
-    assert gauges["threat_detection"][2]["service"] == "checkout"
-    assert gauges["threat_detection"][2]["version"] == "1.4.2"
+    _, value, tags = gauges["threat_detection"]
+    assert value == 1
+    assert (tags["requested"], tags["active"]) == ("true", "on")
+    assert (tags["service"], tags["version"]) == ("checkout", "1.4.2")
+    # required, and the stack can run it, but DD_APPSEC_SCA_ENABLED is not set: it is off
+    _, value, tags = gauges["sca"]
+    assert value == 0
+    assert (tags["status"], tags["active"], tags["required"]) == ("supported", "off", "true")
 
 
 def test_off_by_default_and_a_bad_value_is_ag700() -> None:

@@ -56,8 +56,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    # Flask (and click) ship type hints that the Flask extension is checked against.
-    session.install("mypy>=1.8", "-e", ".", "flask")
+    # Flask (and click) and pytest ship type hints that the Flask extension and the pytest
+    # plugin are checked against.
+    session.install("mypy>=1.8", "-e", ".", "flask", "pytest")
     session.run("mypy")
 
 
@@ -163,6 +164,18 @@ def conformance(session: nox.Session) -> None:
             "docs/conformance.md",
             *args,
         )
+
+
+@nox.session(python="3.11")
+def tools(session: nox.Session) -> None:
+    """Lock files written now by the real uv, Poetry, pip-tools, pipenv and pip (``pip lock``),
+    judged by ``check --lock``; the pre-commit hook run by the real pre-commit."""
+    session.install("pip>=25.1")
+    session.install("-e", ".", "pytest", "uv", "poetry", "pip-tools", "pipenv", "pre-commit")
+    session.run(
+        "pytest", "-q", *_NO_DDTRACE_PYTEST, "tests/tools", *session.posargs,
+        env={"APPSEC_GUARD_TOOLS": "1"},
+    )  # fmt: skip
 
 
 @nox.session(python="3.11")

@@ -5,6 +5,9 @@ import pytest
 from appsec_guard import matrix as matrix_mod
 from appsec_guard.matrix import Matrix
 
+# pytest's own fixture for running real pytest sessions (tests of the pytest plugin)
+pytest_plugins = ("pytester",)
+
 
 @pytest.fixture(scope="session")
 def matrix() -> Matrix:

@@ -159,8 +159,9 @@ def events(
 ) -> List[Tuple[Severity, Dict[str, Any]]]:
     """The events for ``findings`` of ``report`` and its summary, not yet redacted."""
     from . import __version__
+    from .tags import unified_service_tags
 
-    facts = stack_facts(report)
+    facts = {**stack_facts(report), **unified_service_tags()}
     verdicts = {v.capability: v for v in report.verdicts}
     out: List[Tuple[Severity, Dict[str, Any]]] = []
     for f in findings:
@@ -246,7 +247,12 @@ def _sink() -> Any:
     def to_stdlib(severity: Severity, event: Dict[str, Any]) -> None:
         level = _LEVELS[severity]
         if stdlib.isEnabledFor(level):
-            stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event})
+            # service/env/version also as record attributes: JSON formatters emit them top-level
+            tags = {k: event[k] for k in ("service", "env", "version") if event.get(k)}
+            try:
+                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event, **tags})
+            except KeyError:  # the app's record factory already sets one of them: keep its own
+                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event})
 
     return to_stdlib
 
@@ -274,6 +280,11 @@ def emit(
             sink(severity, redact(event, secrets))
         except Exception as exc:
             failures.append(exc)
+    if os.environ.get("APPSEC_GUARD_METRICS"):  # off by default: nothing imported unless set
+        with contextlib.suppress(Exception):
+            from .metrics import send_report
+
+            send_report(report)
     if not failures:
         return None
     first = failures[0]

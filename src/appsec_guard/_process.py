@@ -157,6 +157,12 @@ def _judge(
     mode, problem = probe_mode(environ)
     if problem is not None:
         extra.append(problem)
+    if (os.environ if environ is None else environ).get("APPSEC_GUARD_METRICS"):
+        from .metrics import setting  # imported only when set: the boot path stays as it was
+
+        metrics_problem = setting(environ)[1]
+        if metrics_problem is not None:
+            extra.append(metrics_problem)
     try:
         matrix = _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with

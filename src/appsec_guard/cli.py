@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from . import matrix as _matrix
 from .assume import AssumptionError, parse_assumptions
@@ -50,16 +50,54 @@ def _check(args: argparse.Namespace) -> int:
             f"--agent-timeout {args.agent_timeout:g} is out of range; give seconds in (0, 60]"
         )
     probe = ProbeOptions(enabled=not args.no_probe, timeout=args.agent_timeout)
-    report = assess(
-        assumed=parse_assumptions(args.assume), required=required, matrix=matrix, probe=probe
-    )
+    flags = parse_assumptions(args.assume)
     from ._emit import redact, redact_text
+    from .tags import tagged
 
-    if args.format == "json":
-        sys.stdout.write(json.dumps(redact(report.to_dict()), indent=2) + "\n")
-    else:
-        sys.stdout.write(redact_text(report_text(report, verbose=args.verbose)))
-    return EXIT_OK if report.ok else EXIT_UNSUPPORTED
+    code = EXIT_OK
+    locks = _lock_files(args)
+    runs: List[Optional[str]] = [*locks] or [None]
+    for lock in runs:
+        assumed, lock_facts = flags, None
+        if lock is not None:
+            lock_facts = _read_lock(lock, flags)
+            assumed = {**lock_facts.values, **flags}  # flags win
+        report = assess(assumed=assumed, required=required, matrix=matrix, probe=probe)
+        if lock_facts is not None:
+            from .lockfile import with_lock_evidence
+
+            report = with_lock_evidence(report, lock_facts)
+        if args.format == "json":
+            sys.stdout.write(json.dumps(redact(tagged(report.to_dict())), indent=2) + "\n")
+        else:
+            header = f"== {lock}\n" if lock is not None else ""
+            sys.stdout.write(redact_text(header + report_text(report, verbose=args.verbose)))
+        code = max(code, EXIT_OK if report.ok else EXIT_UNSUPPORTED)
+    return code
+
+
+def _lock_files(args: argparse.Namespace) -> List[str]:
+    """``--lock FILE...``; pre-commit puts its file names after the hook's own arguments."""
+    if args.lock is None:
+        if args.files:
+            raise UsageError(f"unexpected argument {args.files[0]!r}; give lock files with --lock")
+        return []
+    locks: List[str] = [*args.lock, *args.files]
+    if not locks:
+        raise UsageError("--lock needs a file: pylock.toml, uv.lock, poetry.lock, Pipfile.lock "
+                         "or a pinned requirements.txt")  # fmt: skip
+    if args.format == "json" and len(locks) > 1:
+        raise UsageError("--format json judges one --lock file at a time")
+    return locks
+
+
+def _read_lock(path: str, flags: Dict[str, Any]) -> Any:
+    from .lockfile import LockError, lock_assumptions, read_lock
+
+    try:
+        return lock_assumptions(read_lock(Path(path)), flags)
+    except LockError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _show_matrix(args: argparse.Namespace) -> int:
@@ -185,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default 0.25)")  # fmt: skip
     check.add_argument("--no-probe", action="store_true",
                        help="do not contact the Datadog Agent (Remote Configuration is unknown)")  # fmt: skip
+    check.add_argument("--lock", nargs="*", action="extend", metavar="FILE",
+                       help="judge the stack a lock file installs: pylock.toml, uv.lock, "
+                       "poetry.lock, Pipfile.lock or a pinned requirements.txt (flags win)")  # fmt: skip
+    check.add_argument("files", nargs="*", metavar="LOCKFILE", help=argparse.SUPPRESS)
     check.set_defaults(handler=_check)
 
     show = commands.add_parser("matrix", help="print the compatibility matrix")

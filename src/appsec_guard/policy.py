@@ -54,7 +54,9 @@ ENV_NAMES = {
 KEYS = tuple(ENV_NAMES)
 #: variables of the guard read from the environment only (not policy settings): a framework's
 #: settings may hold them (Flask's app.config.from_prefixed_env) without being a bad key
-ENV_ONLY_NAMES = frozenset({"APPSEC_GUARD_PROBE", "APPSEC_GUARD_LAMBDA_HANDLER"})
+ENV_ONLY_NAMES = frozenset(
+    {"APPSEC_GUARD_PROBE", "APPSEC_GUARD_LAMBDA_HANDLER", "APPSEC_GUARD_METRICS"}
+)
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")

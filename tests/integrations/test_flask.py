@@ -87,13 +87,15 @@ def test_off_does_nothing(create_app, caplog):
     assert not [r for r in caplog.records if r.name == "appsec_guard"]
 
 
-def test_cli_command(create_app):
+def test_cli_command(create_app, monkeypatch):
     app = create_app(FAILING)
     runner = app.test_cli_runner()
+    monkeypatch.setenv("DD_TAGS", "service:shop,env:staging")
     result = runner.invoke(args=["appsec-guard", "check", "--format", "json"])
     assert result.exit_code == 1, result.output
     doc = json.loads(result.output)
     assert doc["capabilities"]["user_event_tracking"]["status"] == "unsupported"
+    assert (doc["service"], doc["env"], doc["version"]) == ("shop", "staging", None)
     ok = create_app({}).test_cli_runner().invoke(args=["appsec-guard", "check"])
     assert ok.exit_code == 0, ok.output
     assert "flask==" in ok.output

@@ -80,7 +80,9 @@ def check_command(fmt: str, verbose: bool) -> None:
         report = _process.run("flask", force=True, **args)
     assert report is not None
     if fmt == "json":
-        click.echo(json.dumps(redact(report.to_dict()), indent=2))
+        from ..tags import tagged
+
+        click.echo(json.dumps(redact(tagged(report.to_dict())), indent=2))
     else:
         click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
     if not report.ok:

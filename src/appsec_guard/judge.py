@@ -147,6 +147,7 @@ def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Proble
     out.extend(_remote_config_rules(cap, stack, matrix))
     out.extend(_deployment_rules(cap, stack, matrix))
     out.extend(_framework_rules(cap, stack, matrix))
+    out.extend(_integration_rules(cap, stack, matrix))
     if cap.beta:
         out.append(
             _Problem(
@@ -475,6 +476,38 @@ def _framework_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[
                 f"{cap.name} needs {rule.name} {rule.min_version} or newer; this is {fw.version}",
                 f"upgrade {rule.name} to >={rule.min_version}",
                 rule.source,
+            )
+        )
+    return out
+
+
+def _integration_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    """The framework versions this ddtrace release's integration can run (framework_integrations):
+    outside them the integration fails, and every AppSec capability with it."""
+    fw = stack.framework
+    if stack.ddtrace is None or fw is None or fw.version is None:
+        return []
+    out = []
+    for lim in matrix.integration_limits:
+        if lim.framework != fw.name or cap.id not in lim.capabilities:
+            continue
+        spec = lim.matching(stack.ddtrace)
+        if spec is None or lim.runs.contains(fw.version, prereleases=True):
+            continue
+        rule = matrix.web_framework(fw.name)
+        name = rule.name if rule else fw.name
+        ends = sorted(Version(s.version) for s in spec if s.operator == "<")
+        fixes = [f"pin {fw.name}{lim.runs}"]
+        if ends and not any(lim.matching(v) for v in ends[:1]):
+            fixes.insert(0, f"upgrade ddtrace to >={ends[0]}")
+        out.append(
+            _Problem(
+                "AG307",
+                Status.UNSUPPORTED,
+                f"ddtrace {stack.ddtrace}'s {name} integration cannot run {name} {fw.version} "
+                f"(only {name}{lim.runs}): {lim.reason}; {cap.name} does not work",
+                join_words(fixes, "or"),
+                lim.source,
             )
         )
     return out

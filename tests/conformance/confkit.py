@@ -226,6 +226,9 @@ def http(
             return Response(resp.status, resp.read(), dict(resp.headers))
     except urllib.error.HTTPError as err:
         return Response(err.code, err.read(), dict(err.headers or {}))
+    except (urllib.error.URLError, ConnectionError) as err:
+        # the app died on the request (a crash in the tracer's native code): status 0
+        return Response(0, str(err).encode(), {})
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float, what: str) -> None:
@@ -463,7 +466,9 @@ class Observation:
     mechanism: str
     observed: Optional[bool]  # None: not exercised
     evidence: str
-    guard: Optional[str] = None  # the guard's verdict under this boot's own settings, if they differ
+    guard: Optional[str] = (
+        None  # the guard's verdict under this boot's own settings, if they differ
+    )
 
 
 @dataclass
@@ -802,9 +807,7 @@ def _event_seen(agent: TestAgent, service: str) -> Tuple[bool, str]:
     return False, "no AppSec event"
 
 
-def run_activation(
-    release: str, venv: Venv, agent: TestAgent, agent_no_rc: TestAgent
-) -> Outcome:
+def run_activation(release: str, venv: Venv, agent: TestAgent, agent_no_rc: TestAgent) -> Outcome:
     """DD_APPSEC_ENABLED unset/false/true x an Agent with and without Remote Configuration.
     With it, the test agent serves ASM_FEATURES ``asm.enabled=true`` (remote activation)."""
     outcome = _outcome(Release(release, (), (), ()), venv, "flask", "activation")
@@ -841,13 +844,10 @@ def run_activation(
                 remote_config=None,
                 env={"DD_APPSEC_ENABLED": appsec, "DD_TRACE_AGENT_URL": rc_agent.url},
             )
-            how = (
-                f"DD_APPSEC_ENABLED={appsec or 'unset'}; Agent "
-                + (
-                    "with Remote Configuration, ASM_FEATURES asm.enabled=true served"
-                    if rc
-                    else "without Remote Configuration (/v0.7/config not in /info)"
-                )
+            how = f"DD_APPSEC_ENABLED={appsec or 'unset'}; Agent " + (
+                "with Remote Configuration, ASM_FEATURES asm.enabled=true served"
+                if rc
+                else "without Remote Configuration (/v0.7/config not in /info)"
             )
             td = guard["threat_detection"]
             outcome.observations.append(
@@ -874,7 +874,8 @@ def _dependencies(events: List[Dict[str, Any]]) -> Tuple[Dict[str, str], Dict[st
             if isinstance(dep, dict) and dep.get("name"):
                 deps[str(dep["name"]).lower()] = str(dep.get("version", ""))
         for item in payload.get("configuration") or []:
-            if isinstance(item, dict) and "sca" in str(item.get("name", "")).lower():
+            name = str(item.get("name", "")) if isinstance(item, dict) else ""
+            if name.upper() in ("DD_APPSEC_SCA_ENABLED", "APPSEC_SCA_ENABLED"):
                 config[str(item["name"])] = item.get("value")
     return deps, config
 
@@ -970,9 +971,10 @@ def run_code_security(release: Release, venv: Venv, agent: TestAgent) -> Outcome
             Observation("code_security", how, False, f"the app did not start: {exc}", guard=guard)
         )
         return outcome
-    found = sorted(set(iast_vulnerabilities(roots["/iast/sqli"])) | set(
-        iast_vulnerabilities(roots["/iast/cmdi"])
-    ))
+    found = sorted(
+        set(iast_vulnerabilities(roots["/iast/sqli"]))
+        | set(iast_vulnerabilities(roots["/iast/cmdi"]))
+    )
     outcome.observations.append(
         Observation(
             "code_security",
@@ -1000,7 +1002,9 @@ def run_edge(release: str, flask: str, agent: TestAgent) -> Outcome:
             span = wait_root_spans(agent, service, ["/probe/detect"])["/probe/detect"]
     except SetupError:
         outcome.observations.append(
-            Observation("threat_detection", how, False, "the app failed: " + log_tail(agent, service, 1))
+            Observation(
+                "threat_detection", how, False, "the app failed: " + log_tail(agent, service, 1)
+            )
         )
         return outcome
     rules, where = appsec_triggers(span)

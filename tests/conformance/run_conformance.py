@@ -39,6 +39,61 @@ def table(rows: List[Dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SECTIONS = (
+    (
+        "docker",
+        "Docker: Remote Configuration on, DD_APPSEC_ENABLED=true",
+        "The guard is asked with `--assume deployment=docker --assume remote_config=enabled` and "
+        '`DD_APPSEC_ENABLED=true`, except the row marked "Remote Configuration off", which is '
+        "asked with the rules-file boot's own settings (`DD_REMOTE_CONFIGURATION_ENABLED=false`).",
+    ),
+    (
+        "activation",
+        "Activation: DD_APPSEC_ENABLED x Remote Configuration",
+        'Flask on Docker. "With Remote Configuration" is the test agent serving an '
+        '`ASM_FEATURES` config with `asm.enabled=true` (remote activation); "without" is a '
+        "second test agent whose `/info` lists no `/v0.7/config` (`DD_AGENT_EXTRA_INFO`), so the "
+        "tracer never polls. The guard is asked with the same `DD_APPSEC_ENABLED` and "
+        "`DD_TRACE_AGENT_URL`, probing that Agent itself (no `remote_config` assumed). Observed: "
+        "an AppSec event on a scanner request within 10 s (3 s without Remote Configuration).",
+    ),
+    (
+        "sca",
+        "Software Composition Analysis: dependency telemetry",
+        "Flask on Docker, `DD_APPSEC_SCA_ENABLED=true`; observed when the instrumentation "
+        "telemetry the test agent received (`app-started` / `app-dependencies-loaded`, "
+        "`/test/session/apmtelemetry`) lists the app's dependencies with Flask among them. The "
+        "guard is asked with the same `DD_*` settings.",
+    ),
+    (
+        "code_security",
+        "Code Security (IAST): a deliberately vulnerable endpoint",
+        "Flask on Docker, `DD_IAST_ENABLED=true`, every request sampled; `apps/vulnerable.py` "
+        "puts a query parameter into a sqlite3 SQL statement and a shell command. Observed when "
+        "the request's span carries an IAST report (`_dd.iast.json`, or `iast` in `meta_struct`) "
+        "with `SQL_INJECTION` or `COMMAND_INJECTION`.",
+    ),
+    (
+        "lambda",
+        "AWS Lambda: ddtrace inside awslambdaric",
+        "`ddtrace-run python -m awslambdaric lambda_app.handler` against the suite's loopback "
+        "Runtime API (`tests/helpers/lambda_runtime_api.py`), `AWS_LAMBDA_FUNCTION_NAME` set; each "
+        "invocation is an API Gateway (REST) event that the handler hands to the Flask app as a "
+        "WSGI request. Traces and telemetry go to the test agent standing in for the Datadog "
+        "extension (`DD_TRACE_AGENT_URL`). The guard is asked with `--assume deployment=lambda "
+        "--assume remote_config=unavailable` and the same `DD_*` settings.",
+    ),
+    (
+        "framework edge",
+        "Framework edges: the Flask versions a ddtrace release's integration can run",
+        "Each edge of `framework_integrations` in `src/appsec_guard/data/supplement.json`, run on "
+        "both sides: the release that wraps `Flask.before_first_request` with Flask 2.3.3, and the "
+        "first patch release that does not (the older side, Flask 2.2.5 with ddtrace 1.9.0, is in "
+        "the Docker table).",
+    ),
+)
+
+
 def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
     over = [r for r in rows if r["agreement"].startswith("NO")]
     anyway = [r for r in rows if r["agreement"] == "observed anyway"]
@@ -52,12 +107,16 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         "sends the requests that capability acts on, reads the spans ddtrace sent to Datadog's "
         "test agent (`ddapm-test-agent`) on 127.0.0.1, and compares with "
         "`appsec-guard check --format json --assume ddtrace=V --assume framework=FW==V "
-        f"--assume python=X.Y --assume deployment={confkit.DEPLOYMENT} --assume remote_config=enabled`.",
+        f"--assume python=X.Y --assume deployment={confkit.DEPLOYMENT} --assume remote_config=enabled`. "
+        "The sections after the Docker table widen it: the activation matrix, SCA telemetry, Code "
+        "Security, AWS Lambda under `awslambdaric`, and the framework edges; each compares with "
+        "the guard under that section's own settings.",
         "",
         f"- Date: {meta['date']}",
         f"- Machine: {meta['machine']}",
         f"- Test agent: ddapm-test-agent {meta['agent']}",
         f"- Duration: {meta['duration']}",
+        f"- ddtrace releases: {meta.get('releases', '?')}",
         "",
         "Agreement: `yes` (guard and tracer agree), `NO: supported but not observed` (the guard "
         "promises something the tracer did not do: a bug in the matrix or in this suite), "
@@ -114,7 +173,10 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
     ]
     for v in meta["versions"]:  # type: ignore[attr-defined]
         out.append(f"| {v[0]} | {v[1]} | {v[2]} | {v[3]} |")
-    out += ["", "## Table", "", table(rows)]
+    for section, title, text in SECTIONS:
+        part = [r for r in rows if r.get("section", "docker") == section]
+        if part:
+            out += ["", f"## {title}", "", text, "", table(part)]
     return "\n".join(out)
 
 
@@ -126,6 +188,13 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--framework", action="append", default=[], choices=confkit.FRAMEWORKS)
     parser.add_argument("--newest-only", action="store_true", help=f"only ddtrace {confkit.NEWEST}")
     parser.add_argument("--write", metavar="FILE", help="write the Markdown report here")
+    parser.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        choices=[s[0].replace(" ", "-") for s in SECTIONS],
+        help="only these sections (default: all)",
+    )
     args = parser.parse_args(argv)
 
     releases = list(confkit.RELEASES)
@@ -146,7 +215,10 @@ def main(argv: List[str]) -> int:
         return 2
     logs = confkit.cache_dir() / "logs"  # app and agent logs of the last run, kept for reading
     logs.mkdir(exist_ok=True)
-    with confkit.TestAgent(agent_env, logs) as agent:
+    sections = {x.replace("-", " ") for x in args.section} or {x[0] for x in SECTIONS}
+    with confkit.TestAgent(agent_env, logs) as agent, confkit.TestAgent(
+        agent_env, logs, remote_config=False
+    ) as agent_no_rc:
         for release in releases:
             t0 = time.monotonic()
             try:
@@ -156,9 +228,19 @@ def main(argv: List[str]) -> int:
                 return 2
             built = time.monotonic() - t0
             built_envs += built > 2  # a reused virtualenv takes well under a second
-            for fw in frameworks:
-                outcome = confkit.run_release_framework(release, venv, fw, agent)
-                rows.extend(outcome.rows())
+            if "docker" in sections:
+                for fw in frameworks:
+                    outcome = confkit.run_release_framework(release, venv, fw, agent)
+                    rows.extend(outcome.rows())
+            if "flask" in frameworks:
+                if "sca" in sections:
+                    rows.extend(confkit.run_sca(release, venv, agent).rows())
+                if "code_security" in sections:
+                    rows.extend(confkit.run_code_security(release, venv, agent).rows())
+                if "activation" in sections and release.ddtrace in confkit.ACTIVATION_RELEASES:
+                    rows.extend(
+                        confkit.run_activation(release.ddtrace, venv, agent, agent_no_rc).rows()
+                    )
             versions.append(
                 (
                     venv.version_of("ddtrace"),
@@ -172,6 +254,23 @@ def main(argv: List[str]) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        names = {r.ddtrace for r in releases}
+        for name in confkit.LAMBDA_RELEASES:
+            if "lambda" not in sections or (args.newest_only and name != confkit.NEWEST):
+                continue
+            if args.release and name not in args.release:
+                continue
+            t0 = time.monotonic()
+            rows.extend(confkit.run_lambda(name, agent).rows())
+            names.add(name)
+            print(f"lambda {name}: {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
+        for name, flask in confkit.EDGES:
+            if "framework edge" not in sections or args.newest_only:
+                continue
+            if args.release and name not in args.release:
+                continue
+            rows.extend(confkit.run_edge(name, flask, agent).rows())
+            names.add(name)
         agent_version = agent.version
     duration = time.monotonic() - started
     print(table(rows))
@@ -187,7 +286,8 @@ def main(argv: List[str]) -> int:
             "machine": f"{platform.system()} {platform.machine()}, {__import__('os').cpu_count()} CPUs",
             "agent": agent_version,
             "duration": f"{duration / 60:.1f} min, of which {built_envs} of {len(releases)} "
-            "release virtualenvs were built (the rest reused)",
+            "Docker release virtualenvs were built (the rest reused)",
+            "releases": str(len(names)),
             "versions": versions,
         }
         Path(args.write).write_text(document(rows, meta))  # type: ignore[arg-type]

@@ -300,6 +300,15 @@ def _minors(minors: Sequence[Tuple[int, int]]) -> str:
 # --- remote configuration and deployment -----------------------------------------------------
 
 
+# Conformance (docs/conformance.md): with Remote Configuration off, a local rules file still
+# blocks (ddtrace 1.10.0-4.16.0 on Docker, 2.19.3, 3.9.0-4.16.0 on Lambda). What stops is what
+# Datadog sends: the blocking set in the Datadog UI and rule updates.
+_LOCAL_RULES = (
+    "nothing set in the Datadog UI blocks (IPs, users, rule updates); only blocking rules "
+    "in a local rules file (DD_APPSEC_RULES) still apply"
+)
+
+
 def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
     if cap.id not in matrix.remote_config_required_by:
         return []
@@ -311,7 +320,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG501",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, which {name} does not offer",
+                f"{cap.name} needs Remote Configuration, which {name} does not offer: "
+                f"{_LOCAL_RULES}",
                 f"run the service in a container (Docker, Kubernetes, ECS, Fargate) to use {cap.name}",
                 matrix.no_remote_config_source or src,
             )
@@ -322,7 +332,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG500",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, which DD_REMOTE_CONFIGURATION_ENABLED turns off",
+                f"{cap.name} needs Remote Configuration, which DD_REMOTE_CONFIGURATION_ENABLED "
+                f"turns off: {_LOCAL_RULES}",
                 "set DD_REMOTE_CONFIGURATION_ENABLED=true (or unset it: it is on by default)",
                 src,
             )
@@ -332,7 +343,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG501",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, and the Datadog Agent does not offer it",
+                f"{cap.name} needs Remote Configuration, and the Datadog Agent does not offer it: "
+                f"{_LOCAL_RULES}",
                 "enable Remote Configuration on the Datadog Agent (DD_REMOTE_CONFIGURATION_ENABLED=true "
                 "on the Agent, Agent 7.41.1 or newer)",
                 src,

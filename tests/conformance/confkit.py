@@ -368,6 +368,7 @@ def booted_app(
             "CONFORMANCE_PORT": str(port),
             "CONFORMANCE_DB": str(work / "db.sqlite3"),
             "CONFORMANCE_MAX_SECONDS": "120",
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     _apply(env, extra_env)
@@ -378,7 +379,10 @@ def booted_app(
     ]
     log_path = agent.log_path.parent / f"{service}.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=str(work), stdout=log, stderr=subprocess.STDOUT)
+        # The app's directory is the working directory, as in a deployed app: ddtrace's IAST
+        # instruments first-party modules only, and tells them by it (ddtrace 4.16.0 left
+        # apps/vulnerable.py uninstrumented when started from another directory).
+        proc = subprocess.Popen(cmd, env=env, cwd=str(APPS), stdout=log, stderr=subprocess.STDOUT)
     try:
         try:
             _wait_port(port, proc, 90, f"{framework} app ({service})")
@@ -510,6 +514,8 @@ def agreement(verdict: str, observed: Optional[bool]) -> str:
         return "yes" if observed else "NO: supported but not observed"
     if verdict == "unsupported":
         return "observed anyway" if observed else "yes"
+    if verdict == "beta":  # it would be supported, but is not generally available: no promise
+        return "yes (beta)" if observed else "beta, not observed"
     return f"n/a ({verdict})"
 
 
@@ -1087,17 +1093,16 @@ def invoke_lambda(
             "awslambdaric",
             "lambda_app.handler",
         ]
-        work = Path(tempfile.mkdtemp(prefix=f"conformance-{service}-"))
         with open(log_path, "wb") as log:
+            # Lambda starts the runtime in the task root (LAMBDA_TASK_ROOT)
             proc = subprocess.Popen(
-                cmd, env=env, cwd=str(work), stdout=log, stderr=subprocess.STDOUT
+                cmd, env=env, cwd=str(APPS), stdout=log, stderr=subprocess.STDOUT
             )
         try:
             api.wait_for(len(events), timeout=90)
             time.sleep(1.5)  # the writer's interval: let the last traces go out
         finally:
             _stop(proc)
-            shutil.rmtree(work, ignore_errors=True)
         ids = [f"req-{i:04d}" for i in range(1, len(events) + 1)]
         return [api.responses.get(i) for i in ids]
 

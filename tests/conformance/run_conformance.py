@@ -98,6 +98,8 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
     over = [r for r in rows if r["agreement"].startswith("NO")]
     anyway = [r for r in rows if r["agreement"] == "observed anyway"]
     skipped = [r for r in rows if r["observed"] is None]
+    beta_yes = [r for r in rows if r["agreement"] == "yes (beta)"]
+    beta_no = [r for r in rows if r["agreement"] == "beta, not observed"]
     out = [
         "# Conformance: the guard's verdicts against real ddtrace",
         "",
@@ -126,8 +128,16 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         "## Summary",
         "",
         f"- Rows: {len(rows)}; supported but not observed: **{len(over)}**; "
-        f"unsupported but observed anyway: {len(anyway)}; not exercised: {len(skipped)}.",
+        f"unsupported but observed anyway: {len(anyway)}; not exercised: {len(skipped)}; "
+        f"beta (Code Security) observed: {len(beta_yes)}, beta not observed: {len(beta_no)}.",
     ]
+    if beta_no:
+        out += ["", "`beta` (no promise: not generally available) and not observed:", ""]
+        out += [
+            f"- ddtrace {r['release']}, Python {r['python']}, {r['framework']} "
+            f"({r.get('section', 'docker')}): {r['capability']}: {r['evidence']}"
+            for r in beta_no
+        ]
     if anyway:
         out += [
             "",
@@ -135,13 +145,15 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
             "",
         ]
         out += [
-            f"- ddtrace {r['release']}, {r['framework']}: {r['capability']} ({r['mechanism']}): {r['evidence']}"
+            f"- ddtrace {r['release']}, {r['framework']} ({r.get('section', 'docker')}): "
+            f"{r['capability']} ({r['mechanism']}): {r['evidence']}"
             for r in anyway
         ]
     if over:
         out += ["", "Supported by the guard but not observed:", ""]
         out += [
-            f"- ddtrace {r['release']}, {r['framework']}: {r['capability']} ({r['mechanism']}): {r['evidence']}"
+            f"- ddtrace {r['release']}, {r['framework']} ({r.get('section', 'docker')}): "
+            f"{r['capability']} ({r['mechanism']}): {r['evidence']}"
             for r in over
         ]
     out += [

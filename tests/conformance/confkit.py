@@ -507,12 +507,25 @@ class Outcome:
         return out
 
 
+def verdict_of(capability: Mapping[str, Any]) -> str:
+    """One word for the guard's answer on a capability: its ``status``, and, where the report
+    says what ddtrace will really switch on with the settings (``active``), that too:
+    ``supported`` (on), ``supported (remote)`` (off at boot, Remote Configuration can switch it
+    on), ``supported (off)`` (the settings leave it off)."""
+    status = str(capability["status"])
+    active = capability.get("active")
+    if status in ("supported", "beta") and active in ("remote", "off", "unknown"):
+        return f"{status} ({active})"
+    return status
+
+
 def agreement(verdict: str, observed: Optional[bool]) -> str:
     if observed is None:
         return "not exercised"
-    if verdict == "supported":
+    if verdict in ("supported", "supported (remote)"):
+        # remote: the test agent serves the activation wherever it offers Remote Configuration
         return "yes" if observed else "NO: supported but not observed"
-    if verdict == "unsupported":
+    if verdict in ("unsupported", "supported (off)", "beta (off)"):
         return "observed anyway" if observed else "yes"
     if verdict == "beta":  # it would be supported, but is not generally available: no promise
         return "yes (beta)" if observed else "beta, not observed"
@@ -557,7 +570,7 @@ def guard_verdicts(release: str, framework: str, fw_version: str, python: str) -
     caps = guard_check(
         release, f"{framework}=={fw_version}", python, env={"DD_APPSEC_ENABLED": "true"}
     )
-    return {cap: v["status"] for cap, v in caps.items()}
+    return {cap: verdict_of(v) for cap, v in caps.items()}
 
 
 def _api_security_env() -> Dict[str, str]:
@@ -580,9 +593,25 @@ def run_release_framework(
         framework_version=fw_version,
         ddtrace_version=venv.version_of("ddtrace"),
     )
-    outcome.guard = guard_verdicts(
-        outcome.ddtrace_version, framework, fw_version, venv.python_minor
+    boot_env = {
+        **_api_security_env(),
+        "DD_REMOTE_CONFIGURATION_ENABLED": "true",
+        "DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING": "safe",  # 1.17-2.x name
+        "DD_APPSEC_AUTO_USER_INSTRUMENTATION_MODE": "identification",  # 2.11+ name
+    }
+    # The guard is asked with the settings of both boots (the blocked-response template of the
+    # second), Remote Configuration enabled; the second boot's own verdict is rc_off_local_rules.
+    caps = guard_check(
+        outcome.ddtrace_version,
+        f"{framework}=={fw_version}",
+        venv.python_minor,
+        env={
+            "DD_APPSEC_ENABLED": "true",
+            **boot_env,
+            "DD_APPSEC_HTTP_BLOCKED_TEMPLATE_JSON": str(APPS / "blocked.json"),
+        },
     )
+    outcome.guard = {cap: verdict_of(v) for cap, v in caps.items()}
     tag = f"{release.ddtrace.replace('.', '-')}-{framework}"
 
     # Boot 1: default rules + API Security + user tracking + Remote Configuration blocking.
@@ -600,13 +629,7 @@ def run_release_framework(
         },
     )
     try:
-        env = {
-            **_api_security_env(),
-            "DD_REMOTE_CONFIGURATION_ENABLED": "true",
-            "DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING": "safe",  # 1.17-2.x name
-            "DD_APPSEC_AUTO_USER_INSTRUMENTATION_MODE": "identification",  # 2.11+ name
-        }
-        with booted_app(venv, framework, agent, service, env) as base:
+        with booted_app(venv, framework, agent, service, boot_env) as base:
             detect = http("GET", f"{base}/probe/detect", headers={"User-Agent": SCANNER_UA})
             api = http(
                 "POST",
@@ -798,7 +821,7 @@ def rc_off_local_rules(outcome: Outcome, blocked: Response, passed: Response) ->
             RC_OFF_LOCAL,
             blocked.status == 403 and passed.status == 200,
             f"HTTP {blocked.status} for the marked user agent, {passed.status} without",
-            guard=caps["threat_protection"]["status"],
+            guard=verdict_of(caps["threat_protection"]),
         )
     )
 
@@ -863,7 +886,7 @@ def run_activation(release: str, venv: Venv, agent: TestAgent, agent_no_rc: Test
                     seen,
                     f"{sent} scanner requests; {detail}; the guard: "
                     + ("requested" if td.get("requested") else "not requested"),
-                    guard=td["status"],
+                    guard=verdict_of(td),
                 )
             )
     return outcome
@@ -901,12 +924,14 @@ def run_sca(release: Release, venv: Venv, agent: TestAgent) -> Outcome:
         how = "DD_APPSEC_SCA_ENABLED=true, telemetry " + (
             "off (DD_INSTRUMENTATION_TELEMETRY_ENABLED=false)" if telemetry else "on (default)"
         )
-        guard = guard_check(
-            outcome.ddtrace_version,
-            f"flask=={outcome.framework_version}",
-            outcome.python,
-            env={"DD_APPSEC_ENABLED": "true", **env},
-        )["sca"]["status"]
+        guard = verdict_of(
+            guard_check(
+                outcome.ddtrace_version,
+                f"flask=={outcome.framework_version}",
+                outcome.python,
+                env={"DD_APPSEC_ENABLED": "true", **env},
+            )["sca"]
+        )
         try:
             with booted_app(venv, "flask", agent, service, env) as base:
                 http("GET", f"{base}/probe/sca")
@@ -960,12 +985,14 @@ def run_code_security(release: Release, venv: Venv, agent: TestAgent) -> Outcome
         "DD_IAST_DEDUPLICATION_ENABLED": "false",
         "DD_IAST_VULNERABILITIES_PER_REQUEST": "10",
     }
-    guard = guard_check(
-        outcome.ddtrace_version,
-        f"flask=={outcome.framework_version}",
-        outcome.python,
-        env={"DD_APPSEC_ENABLED": "true", **env},
-    )["code_security"]["status"]
+    guard = verdict_of(
+        guard_check(
+            outcome.ddtrace_version,
+            f"flask=={outcome.framework_version}",
+            outcome.python,
+            env={"DD_APPSEC_ENABLED": "true", **env},
+        )["code_security"]
+    )
     how = "DD_IAST_ENABLED=true; query parameter into sqlite3 SQL and a shell command"
     try:
         with booted_app(venv, "flask", agent, service, env) as base:
@@ -986,7 +1013,11 @@ def run_code_security(release: Release, venv: Venv, agent: TestAgent) -> Outcome
             "code_security",
             how,
             bool({"SQL_INJECTION", "COMMAND_INJECTION"} & set(found)),
-            f"HTTP {sqli.status}/{cmdi.status}; "
+            (
+                f"HTTP {sqli.status}/{cmdi.status}; "
+                if sqli.status and cmdi.status
+                else "the app died on the request (no answer, no trace); "
+            )
             + (f"vulnerabilities {', '.join(found)}" if found else "no IAST report")
             + ("" if all(roots.values()) else " (no trace)"),
             guard=guard,
@@ -1129,7 +1160,7 @@ def run_lambda(release: str, agent: TestAgent) -> Outcome:
         remote_config="unavailable",
         env={"DD_APPSEC_ENABLED": "true", "AWS_LAMBDA_FUNCTION_NAME": "fn", **settings},
     )
-    outcome.guard = {cap: v["status"] for cap, v in caps.items()}
+    outcome.guard = {cap: verdict_of(v) for cap, v in caps.items()}
 
     # Invocation set 1: default rules, API Security, Code Security, SCA telemetry.
     service = f"conf-{tag}-lambda"

@@ -72,9 +72,14 @@ def test_newest_release_behaves_as_the_guard_says(
     assert not broken, broken
     # The newest release is where every capability must both be promised and be seen.
     seen = {(r["capability"], r["mechanism"]): r for r in rows}
-    for (cap, _how), row in seen.items():
+    for (cap, how), row in seen.items():
         if cap == "user_event_tracking" and framework == "flask":
             assert row["observed"] is None
+            continue
+        if how == confkit.RC_OFF_LOCAL:
+            # Remote Configuration off: the guard says Threat Protection (from Datadog) does not
+            # work, and a local rules file still blocks: the finding says both.
+            assert (row["guard"], row["observed"]) == ("unsupported", True), row
             continue
         assert row["guard"] == "supported", row
         assert row["observed"] is True, row

@@ -85,3 +85,23 @@ def test_a_layer_round_trips_and_a_bad_row_names_its_place() -> None:
     bad["framework_integrations"]["capabilities"] = ["nope"]  # type: ignore[index]
     with pytest.raises(MatrixError, match="unknown capability 'nope'"):
         merge_layers([parse_layer(bad, "user.json")], "user.json")
+
+
+@pytest.mark.parametrize(
+    ("ddtrace", "framework", "covered"),
+    [("4.16.0", "flask==1.1.2", False), ("4.16.0", "flask==1.1.4", True),
+     ("3.10.0", "django==2.2.7", False), ("3.10.0", "django==2.2.8", True),
+     ("3.9.0", "flask==1.1.2", True)],  # 3.9 declares no range
+)  # fmt: skip
+def test_the_range_a_release_declares_for_its_integration(
+    ddtrace: str, framework: str, covered: bool
+) -> None:
+    report = judge(make_stack(ddtrace=ddtrace, framework=framework), load())
+    hits = [f for f in report.findings if f.id == "AG307"]
+    assert bool(hits) is not covered
+    if not covered:
+        assert report.verdict("threat_detection").status is Status.UNSUPPORTED
+        # SCA does not hang on the web integration: only a crash at import takes it down
+        assert report.verdict("sca").status is Status.SUPPORTED
+        assert all("_supported_versions" in f.message for f in hits)
+        assert hits[0].remediation.startswith("upgrade ")

@@ -509,15 +509,16 @@ def _integration_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> Lis
         rule = matrix.web_framework(fw.name)
         name = rule.name if rule else fw.name
         ends = sorted(Version(s.version) for s in spec if s.operator == "<")
-        fixes = [f"pin {fw.name}{lim.runs}"]
+        floor_only = all(s.operator in (">=", ">") for s in lim.runs)
+        fixes = [f"upgrade {fw.name} to {lim.runs}" if floor_only else f"pin {fw.name}{lim.runs}"]
         if ends and not any(lim.matching(v) for v in ends[:1]):
             fixes.insert(0, f"upgrade ddtrace to >={ends[0]}")
         out.append(
             _Problem(
                 "AG307",
                 Status.UNSUPPORTED,
-                f"ddtrace {stack.ddtrace}'s {name} integration cannot run {name} {fw.version} "
-                f"(only {name}{lim.runs}): {lim.reason}; {cap.name} does not work",
+                f"ddtrace {stack.ddtrace}'s {name} integration does not cover {name} "
+                f"{fw.version} (only {name}{lim.runs}): {lim.reason}; {cap.name} does not work",
                 join_words(fixes, "or"),
                 lim.source,
             )

@@ -772,8 +772,16 @@ def run_release(
 LAMBDA_RELEASES = ("2.19.3", "2.19.4", "3.8.1", "3.9.0", "3.10.4", "3.11.0", NEWEST)
 #: Releases whose DD_APPSEC_ENABLED x Remote Configuration matrix is run (Flask).
 ACTIVATION_RELEASES = ("1.19.0", NEWEST)
-#: (ddtrace, Flask) at the edge of framework_integrations in the supplement: both sides.
-EDGES = (("1.9.0", "2.3.3"), ("1.9.7", "2.3.3"))
+#: (ddtrace, Flask, DD_TRACE_SAFE_INSTRUMENTATION_ENABLED) at the edges of
+#: framework_integrations in the supplement, both sides of each.
+EDGES = (
+    ("1.9.0", "2.3.3", False),
+    ("1.9.7", "2.3.3", False),
+    (NEWEST, "1.1.2", True),
+    (NEWEST, "1.1.4", True),
+    (NEWEST, "1.1.2", False),
+)
+_OLD_FLASK = ("werkzeug<2", "jinja2<3", "itsdangerous<2", "markupsafe<2.1", "click<8")
 
 RC_OFF_LOCAL = (
     "local rules file (DD_APPSEC_RULES), on_match block, "
@@ -787,6 +795,9 @@ def lambda_venv(release: str) -> Venv:
 
 
 def edge_venv(release: str, flask: str) -> Venv:
+    if flask.startswith("1."):  # Flask 1.x with the dependencies of its time, on Python 3.9
+        reqs = [f"ddtrace=={release}", f"flask=={flask}", *_OLD_FLASK]
+        return ensure_venv(f"edge-ddtrace-{release}-flask-{flask}", ("3.9",), reqs)
     reqs = [f"ddtrace=={release}", f"flask=={flask}", "werkzeug==2.3.8"]
     return ensure_venv(f"edge-ddtrace-{release}-flask-{flask}", ("3.10", "3.11"), reqs)
 
@@ -1026,15 +1037,25 @@ def run_code_security(release: Release, venv: Venv, agent: TestAgent) -> Outcome
     return outcome
 
 
-def run_edge(release: str, flask: str, agent: TestAgent) -> Outcome:
+def run_edge(release: str, flask: str, safe: bool, agent: TestAgent) -> Outcome:
     """Threat detection at an edge of framework_integrations: the app boots, or fails."""
     venv = edge_venv(release, flask)
     outcome = _outcome(Release(release, (), (), ()), venv, "flask", "framework edge")
-    outcome.guard = guard_verdicts(outcome.ddtrace_version, "flask", flask, venv.python_minor)
-    service = f"conf-{release.replace('.', '-')}-edge-{flask.replace('.', '-')}"
-    how = "ddtrace-run with this Flask; scanner user agent, default rules"
+    env = {"DD_TRACE_SAFE_INSTRUMENTATION_ENABLED": "true"} if safe else {}
+    caps = guard_check(
+        outcome.ddtrace_version,
+        f"flask=={flask}",
+        venv.python_minor,
+        env={"DD_APPSEC_ENABLED": "true", **env},
+    )
+    outcome.guard = {cap: verdict_of(v) for cap, v in caps.items()}
+    service = f"conf-{release.replace('.', '-')}-edge-{flask.replace('.', '-')}-{int(safe)}"
+    how = "ddtrace-run with this Flask" + (
+        ", DD_TRACE_SAFE_INSTRUMENTATION_ENABLED=true" if safe else ""
+    )
+    how += "; scanner user agent, default rules"
     try:
-        with booted_app(venv, "flask", agent, service, {}) as base:
+        with booted_app(venv, "flask", agent, service, env) as base:
             resp = http("GET", f"{base}/probe/detect", headers={"User-Agent": SCANNER_UA})
             span = wait_root_spans(agent, service, ["/probe/detect"])["/probe/detect"]
     except SetupError:

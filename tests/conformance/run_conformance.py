@@ -89,7 +89,9 @@ SECTIONS = (
         "Each edge of `framework_integrations` in `src/appsec_guard/data/supplement.json`, run on "
         "both sides: the release that wraps `Flask.before_first_request` with Flask 2.3.3, and the "
         "first patch release that does not (the older side, Flask 2.2.5 with ddtrace 1.9.0, is in "
-        "the Docker table).",
+        "the Docker table); the newest release with Flask 1.1.2 and 1.1.4 around the Flask>=1.1.4 "
+        "its integration declares (`_supported_versions`), with "
+        "`DD_TRACE_SAFE_INSTRUMENTATION_ENABLED=true` (which enforces that range) and without.",
     ),
 )
 
@@ -276,12 +278,12 @@ def main(argv: List[str]) -> int:
             rows.extend(confkit.run_lambda(name, agent).rows())
             names.add(name)
             print(f"lambda {name}: {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
-        for name, flask in confkit.EDGES:
+        for name, flask, safe in confkit.EDGES:
             if "framework edge" not in sections or args.newest_only:
                 continue
             if args.release and name not in args.release:
                 continue
-            rows.extend(confkit.run_edge(name, flask, agent).rows())
+            rows.extend(confkit.run_edge(name, flask, safe, agent).rows())
             names.add(name)
         agent_version = agent.version
     duration = time.monotonic() - started

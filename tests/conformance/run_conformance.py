@@ -96,6 +96,58 @@ SECTIONS = (
 )
 
 
+# Why a row is "observed anyway": (section, capability, words in the mechanism, why).
+EXPLAINED = (
+    (
+        "docker",
+        "threat_protection",
+        "ASM_DATA",
+        "the page's minimum for Threat Protection is 1.10.0, and 1.9.0 already blocks an IP "
+        "sent through Remote Configuration: the page is conservative; the guard keeps Datadog's "
+        "minimum (no support below it)",
+    ),
+    (
+        "docker",
+        "custom_blocking_response",
+        "TEMPLATE_JSON",
+        "the page's minimum is 1.19.0, and older releases already answer with the JSON template: "
+        "the page is conservative; the guard keeps Datadog's minimum",
+    ),
+    (
+        "docker",
+        "api_security",
+        "DD_API_SECURITY_ENABLED",
+        "the page's minimum is 2.6.0; older releases collect schemas under the experimental "
+        "setting (DD_EXPERIMENTAL_API_SECURITY_ENABLED): the page is conservative",
+    ),
+    (
+        "",
+        "threat_protection",
+        "local rules file",
+        "Threat Protection in the matrix is blocking driven from Datadog (IPs, users, rule "
+        "updates), which needs Remote Configuration; a local DD_APPSEC_RULES file still blocks. "
+        "The findings (AG500, AG501) say both",
+    ),
+    (
+        "framework edge",
+        "threat_detection",
+        "scanner user agent",
+        "outside the range the release declares for its integration ddtrace still patches Flask "
+        "when DD_TRACE_SAFE_INSTRUMENTATION_ENABLED is off; the guard follows the declared range "
+        "(Datadog's support), and with that setting on nothing is patched (the row above)",
+    ),
+)
+
+
+def explain(row: Dict[str, Any]) -> str:
+    for section, capability, words, why in EXPLAINED:
+        if section and row.get("section", "docker") != section:
+            continue
+        if row["capability"] == capability and words in row["mechanism"]:
+            return why
+    return "not explained yet: a question for the matrix"
+
+
 def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
     over = [r for r in rows if r["agreement"].startswith("NO")]
     anyway = [r for r in rows if r["agreement"] == "observed anyway"]
@@ -148,7 +200,7 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         ]
         out += [
             f"- ddtrace {r['release']}, {r['framework']} ({r.get('section', 'docker')}): "
-            f"{r['capability']} ({r['mechanism']}): {r['evidence']}"
+            f"{r['capability']} ({r['mechanism']}): {r['evidence']}. Why: {explain(r)}."
             for r in anyway
         ]
     if over:

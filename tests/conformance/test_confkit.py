@@ -115,3 +115,13 @@ def test_sections_each_get_a_table_and_the_summary_counts_all() -> None:
     assert "## AWS Lambda" in text and "## Software Composition Analysis" in text
     assert "## Activation" not in text  # no rows, no section
     assert "supported but not observed: **0**" in text
+
+
+def test_every_kind_of_observed_anyway_row_has_its_explanation() -> None:
+    from run_conformance import explain
+
+    row = {"section": "lambda", "capability": "threat_protection",
+           "mechanism": "local rules file (DD_APPSEC_RULES), on_match block; no Remote Configuration"}  # fmt: skip
+    assert "Remote Configuration" in explain(row)
+    row = {"section": "sca", "capability": "sca", "mechanism": "telemetry off"}
+    assert explain(row).startswith("not explained yet")

@@ -71,7 +71,9 @@ SECTIONS = (
         "Flask on Docker, `DD_IAST_ENABLED=true`, every request sampled; `apps/vulnerable.py` "
         "puts a query parameter into a sqlite3 SQL statement and a shell command. Observed when "
         "the request's span carries an IAST report (`_dd.iast.json`, or `iast` in `meta_struct`) "
-        "with `SQL_INJECTION` or `COMMAND_INJECTION`.",
+        "with `SQL_INJECTION` or `COMMAND_INJECTION`. ddtrace 2.3.0 runs on Python 3.11 and 3.12, "
+        "both sides of the Python limit of IAST before 2.4. The app runs in its own directory: "
+        "IAST instruments only first-party modules, and tells them by it.",
     ),
     (
         "lambda",
@@ -330,6 +332,15 @@ def main(argv: List[str]) -> int:
             rows.extend(confkit.run_lambda(name, agent).rows())
             names.add(name)
             print(f"lambda {name}: {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
+        for name, python in confkit.IAST_STACKS:
+            if "code_security" not in sections or args.newest_only:
+                continue
+            if args.release and name not in args.release:
+                continue
+            venv = confkit.iast_venv(name, python)
+            release = confkit.Release(name, (python,), (), ())
+            rows.extend(confkit.run_code_security(release, venv, agent).rows())
+            names.add(name)
         for name, flask, safe in confkit.EDGES:
             if "framework edge" not in sections or args.newest_only:
                 continue

@@ -179,7 +179,12 @@ def document(rows: List[Dict[str, Any]], meta: Dict[str, str]) -> str:
         "Agreement: `yes` (guard and tracer agree), `NO: supported but not observed` (the guard "
         "promises something the tracer did not do: a bug in the matrix or in this suite), "
         "`observed anyway` (the guard says `unsupported` because Datadog's page does not list "
-        "official support, yet the tracer did it), `not exercised`.",
+        "official support, yet the tracer did it), `not exercised`; for `beta` (no promise) "
+        "`yes (beta)` or `beta, not observed`. The guard column is the capability's `status`, "
+        "with what the report says the settings switch on (`active`) where that is not `on`: "
+        "`supported (remote)` (off at boot, Remote Configuration can switch it on: a promise, "
+        "as the test agent serves the activation) and `supported (off)` (the settings leave it "
+        "off: no promise).",
         "",
         "## Summary",
         "",

@@ -772,14 +772,16 @@ def run_release(
 LAMBDA_RELEASES = ("2.19.3", "2.19.4", "3.8.1", "3.9.0", "3.10.4", "3.11.0", NEWEST)
 #: Releases whose DD_APPSEC_ENABLED x Remote Configuration matrix is run (Flask).
 ACTIVATION_RELEASES = ("1.19.0", "2.6.0", NEWEST)
-#: (ddtrace, Flask, DD_TRACE_SAFE_INSTRUMENTATION_ENABLED) at the edges of
+#: (ddtrace, framework==version, DD_TRACE_SAFE_INSTRUMENTATION_ENABLED) at the edges of
 #: framework_integrations in the supplement, both sides of each.
 EDGES = (
-    ("1.9.0", "2.3.3", False),
-    ("1.9.7", "2.3.3", False),
-    (NEWEST, "1.1.2", True),
-    (NEWEST, "1.1.4", True),
-    (NEWEST, "1.1.2", False),
+    ("1.9.0", "flask==2.3.3", False),
+    ("1.9.7", "flask==2.3.3", False),
+    (NEWEST, "flask==1.1.2", True),
+    (NEWEST, "flask==1.1.4", True),
+    (NEWEST, "flask==1.1.2", False),
+    (NEWEST, "django==2.2.7", True),
+    (NEWEST, "django==2.2.8", True),
 )
 #: (ddtrace, Python) for Code Security on both sides of a Python limit: ddtrace before 2.4
 #: runs IAST below Python 3.12 only (ddtrace 2.3.0: ddtrace/appsec/_iast/_utils.py).
@@ -802,12 +804,16 @@ def iast_venv(release: str, python: str) -> Venv:
     return ensure_venv(f"iast-ddtrace-{release}", (python,), reqs)
 
 
-def edge_venv(release: str, flask: str) -> Venv:
-    if flask.startswith("1."):  # Flask 1.x with the dependencies of its time, on Python 3.9
-        reqs = [f"ddtrace=={release}", f"flask=={flask}", *_OLD_FLASK]
-        return ensure_venv(f"edge-ddtrace-{release}-flask-{flask}", ("3.9",), reqs)
-    reqs = [f"ddtrace=={release}", f"flask=={flask}", "werkzeug==2.3.8"]
-    return ensure_venv(f"edge-ddtrace-{release}-flask-{flask}", ("3.10", "3.11"), reqs)
+def edge_venv(release: str, spec: str) -> Venv:
+    name, version = spec.split("==")
+    if name == "django":  # Django 2.2 runs up to Python 3.9
+        reqs = [f"ddtrace=={release}", spec]
+        return ensure_venv(f"edge-ddtrace-{release}-django-{version}", ("3.9",), reqs)
+    if version.startswith("1."):  # Flask 1.x with the dependencies of its time, on Python 3.9
+        reqs = [f"ddtrace=={release}", spec, *_OLD_FLASK]
+        return ensure_venv(f"edge-ddtrace-{release}-flask-{version}", ("3.9",), reqs)
+    reqs = [f"ddtrace=={release}", spec, "werkzeug==2.3.8"]
+    return ensure_venv(f"edge-ddtrace-{release}-flask-{version}", ("3.10", "3.11"), reqs)
 
 
 def _outcome(release: Release, venv: Venv, framework: str, section: str) -> Outcome:
@@ -1049,25 +1055,28 @@ def run_code_security(release: Release, venv: Venv, agent: TestAgent) -> Outcome
     return outcome
 
 
-def run_edge(release: str, flask: str, safe: bool, agent: TestAgent) -> Outcome:
+def run_edge(release: str, spec: str, safe: bool, agent: TestAgent) -> Outcome:
     """Threat detection at an edge of framework_integrations: the app boots, or fails."""
-    venv = edge_venv(release, flask)
-    outcome = _outcome(Release(release, (), (), ()), venv, "flask", "framework edge")
+    framework, version = spec.split("==")
+    venv = edge_venv(release, spec)
+    outcome = _outcome(Release(release, (), (), ()), venv, framework, "framework edge")
     env = {"DD_TRACE_SAFE_INSTRUMENTATION_ENABLED": "true"} if safe else {}
     caps = guard_check(
         outcome.ddtrace_version,
-        f"flask=={flask}",
+        spec,
         venv.python_minor,
         env={"DD_APPSEC_ENABLED": "true", **env},
     )
     outcome.guard = {cap: verdict_of(v) for cap, v in caps.items()}
-    service = f"conf-{release.replace('.', '-')}-edge-{flask.replace('.', '-')}-{int(safe)}"
-    how = "ddtrace-run with this Flask" + (
+    service = (
+        f"conf-{release.replace('.', '-')}-edge-{framework}-{version.replace('.', '-')}-{int(safe)}"
+    )
+    how = f"ddtrace-run with this {framework.capitalize()}" + (
         ", DD_TRACE_SAFE_INSTRUMENTATION_ENABLED=true" if safe else ""
     )
     how += "; scanner user agent, default rules"
     try:
-        with booted_app(venv, "flask", agent, service, env) as base:
+        with booted_app(venv, framework, agent, service, env) as base:
             resp = http("GET", f"{base}/probe/detect", headers={"User-Agent": SCANNER_UA})
             span = wait_root_spans(agent, service, ["/probe/detect"])["/probe/detect"]
     except SetupError:

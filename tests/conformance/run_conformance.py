@@ -93,7 +93,8 @@ SECTIONS = (
         "first patch release that does not (the older side, Flask 2.2.5 with ddtrace 1.9.0, is in "
         "the Docker table); the newest release with Flask 1.1.2 and 1.1.4 around the Flask>=1.1.4 "
         "its integration declares (`_supported_versions`), with "
-        "`DD_TRACE_SAFE_INSTRUMENTATION_ENABLED=true` (which enforces that range) and without.",
+        "`DD_TRACE_SAFE_INSTRUMENTATION_ENABLED=true` (which enforces that range) and without, "
+        "and with Django 2.2.7 and 2.2.8 around its Django>=2.2.8.",
     ),
 )
 
@@ -346,12 +347,12 @@ def main(argv: List[str]) -> int:
             release = confkit.Release(name, (python,), (), ())
             rows.extend(confkit.run_code_security(release, venv, agent).rows())
             names.add(name)
-        for name, flask, safe in confkit.EDGES:
+        for name, spec, safe in confkit.EDGES:
             if "framework edge" not in sections or args.newest_only:
                 continue
             if args.release and name not in args.release:
                 continue
-            rows.extend(confkit.run_edge(name, flask, safe, agent).rows())
+            rows.extend(confkit.run_edge(name, spec, safe, agent).rows())
             names.add(name)
         agent_version = agent.version
     duration = time.monotonic() - started

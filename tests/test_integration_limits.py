@@ -63,7 +63,8 @@ def test_the_remedy_is_the_first_fixed_patch_release_or_an_older_framework() -> 
     (finding,) = [
         f for f in report.findings if f.id == "AG307" and f.capability == "threat_detection"
     ]
-    assert finding.remediation == "upgrade ddtrace to >=1.11.4 or pin flask<2.3"
+    # 1.11.4 is fixed, but a pin >=1.11.4 would let 1.12.0-1.12.1 in: past every range
+    assert finding.remediation == "upgrade ddtrace to >=1.12.2 or pin flask<2.3"
     assert "patch.py" in finding.source
 
 
@@ -105,3 +106,25 @@ def test_the_range_a_release_declares_for_its_integration(
         assert report.verdict("sca").status is Status.SUPPORTED
         assert all("_supported_versions" in f.message for f in hits)
         assert hits[0].remediation.startswith("upgrade ")
+
+
+def test_plan_upgrades_past_every_range_that_leaves_the_framework_out() -> None:
+    from appsec_guard.plan import plan
+
+    stack = make_stack(ddtrace="1.9.0", framework="flask==3.1.3", python="3.10")
+    p = plan(stack, load(), ["threat_detection"])
+    assert p.ok
+    (step,) = p.steps
+    # not 1.9.7: a pin >=1.9.7 would let 1.10.x and 1.11.0-1.11.3 in, which fail the same way
+    assert step.change == "ddtrace>=1.12.2"
+    assert "flask integration does not cover flask==3.1.3" in step.reason
+    assert p.after.verdict("threat_detection").status is Status.SUPPORTED
+
+
+def test_plan_leaves_a_range_with_no_end_to_the_verdict() -> None:
+    from appsec_guard.plan import plan
+
+    stack = make_stack(ddtrace="4.16.0", framework="flask==1.0", python="3.10")
+    p = plan(stack, load(), ["threat_detection"])
+    assert not p.ok
+    assert any("Flask>=1.1.4" in why for _cap, why in p.unresolved)

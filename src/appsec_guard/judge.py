@@ -591,11 +591,16 @@ def _integration_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> Lis
             continue
         rule = matrix.web_framework(fw.name)
         name = rule.name if rule else fw.name
-        ends = sorted(Version(s.version) for s in spec if s.operator == "<")
         floor_only = all(s.operator in (">=", ">") for s in lim.runs)
         fixes = [f"upgrade {fw.name} to {lim.runs}" if floor_only else f"pin {fw.name}{lim.runs}"]
-        if ends and not any(lim.matching(v) for v in ends[:1]):
-            fixes.insert(0, f"upgrade ddtrace to >={ends[0]}")
+        # past every bounded range of the row: a pin >=1.9.7 would let 1.10.x in again
+        ends = [
+            max(Version(s.version) for s in sp if s.operator == "<")
+            for sp in lim.ddtrace
+            if any(s.operator == "<" for s in sp)
+        ]
+        if ends and any(s.operator == "<" for s in spec) and lim.matching(max(ends)) is None:
+            fixes.insert(0, f"upgrade ddtrace to >={max(ends)}")
         out.append(
             _Problem(
                 "AG307",

@@ -87,7 +87,7 @@ SECTIONS = (
     ),
     (
         "framework edge",
-        "Framework edges: the Flask versions a ddtrace release's integration can run",
+        "Framework edges: the framework versions a ddtrace release's integration can run",
         "Each edge of `framework_integrations` in `src/appsec_guard/data/supplement.json`, run on "
         "both sides: the release that wraps `Flask.before_first_request` with Flask 2.3.3, and the "
         "first patch release that does not (the older side, Flask 2.2.5 with ddtrace 1.9.0, is in "

@@ -144,8 +144,10 @@ def ddtrace(session: nox.Session, release: str) -> None:
 def conformance(session: nox.Session) -> None:
     """Real ddtrace releases x Flask/Django x capabilities, against ddapm-test-agent.
 
-    ``nox -s conformance`` runs every release and writes docs/conformance.md;
-    ``nox -s conformance -- --newest-only`` runs the pytest slice (newest ddtrace) for CI.
+    ``nox -s conformance`` runs every section (Docker, activation, SCA, Code Security, AWS
+    Lambda, framework edges) and release, and writes docs/conformance.md (``-- --section NAME``
+    or ``-- --release X`` narrow it); ``nox -s conformance -- --newest-only`` runs the pytest
+    slice (newest ddtrace, every section but the edges) for CI.
     Virtualenvs per release are kept under .nox/conformance-envs (CONFORMANCE_CACHE).
     """
     session.install("-e", ".", "pytest")

@@ -80,7 +80,7 @@ SCENARIOS: Dict[str, Scenario] = {
             failed=("sca", "threat_protection"),
             supported=("threat_detection",),
             outcome="AG400 (no SCA on Lambda) and AG501 (no Remote Configuration, so no "
-            "blocking): warn logs them once at the cold start and answers every invocation; "
+            "blocking from Datadog): warn logs them once at the cold start and answers every invocation; "
             "strict fails the init (Runtime API init error GuardError)",
         ),
         Scenario(
@@ -100,7 +100,7 @@ SCENARIOS: Dict[str, Scenario] = {
             errors=("AG500",),
             failed=("threat_protection",),
             supported=("threat_detection",),
-            outcome="AG500 (Threat Protection needs Remote Configuration, which "
+            outcome="AG500 (Threat Protection from Datadog needs Remote Configuration, which "
             "DD_REMOTE_CONFIGURATION_ENABLED turns off): warn logs it and serves; strict "
             "refuses to boot (GuardError / ImproperlyConfigured)",
         ),

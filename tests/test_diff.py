@@ -155,3 +155,25 @@ def test_deployment_exclusions_are_compared(
             "AWS Lambda: ddtrace >=3.9,<3.11 switches API Security off",
         )
     ]
+
+
+def test_framework_integration_ranges_are_compared() -> None:
+    layer = m.to_layer(m.load())
+    rows = layer["framework_integrations"]["rows"]
+    flask_2_3 = next(r for r in rows if r["runs"] == "<2.3")
+    rows.remove(flask_2_3)
+    django = next(r for r in rows if r["framework"] == "django")
+    django["runs"] = ">=3.2"
+    changed = m.merge_layers([m.parse_layer(layer, "changed")])
+    found = [(c.kind, c.area, c.text) for c in diff(m.load(), changed) if c.area == "integration"]
+    assert (
+        "changed",
+        "integration",
+        "ddtrace >=3.10: its Django integration runs Django>=3.2, was Django>=2.2.8",
+    ) in found
+    assert (
+        "removed",
+        "integration",
+        "ddtrace <1.9.7: its Flask integration is no longer limited to Flask<2.3",
+    ) in found
+    assert len(found) == 4  # the Flask row has three ddtrace ranges

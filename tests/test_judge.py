@@ -469,3 +469,17 @@ def test_make_stack_reads_the_framework_as_assume_does(matrix: Matrix) -> None:
     assert report.verdict("user_event_tracking").status is Status.SUPPORTED
     with pytest.raises(AssumptionError, match="is not NAME==VERSION"):
         make_stack(framework="django==")
+
+
+def test_remote_config_off_says_local_rules_still_block(matrix: Matrix) -> None:
+    # Conformance: with DD_REMOTE_CONFIGURATION_ENABLED=false a DD_APPSEC_RULES block still
+    # answers 403, so the finding speaks of what Datadog sends, not of all blocking.
+    for stack in (
+        make_stack(remote_config=RemoteConfig.DISABLED),
+        make_stack(remote_config=RemoteConfig.UNAVAILABLE),
+        make_stack(deployment="lambda", ddtrace="3.11.0"),
+    ):
+        report = judge(stack, matrix)
+        verdict = report.verdict("threat_protection")
+        assert verdict.status is Status.UNSUPPORTED
+        assert any("DD_APPSEC_RULES" in r and "Datadog UI" in r for r in verdict.reasons)

@@ -64,6 +64,7 @@ def diff(old: Matrix, new: Matrix) -> List[Change]:
     out += _capabilities(old, new)
     out += _deployments(old, new)
     out += _exclusions(old, new)
+    out += _integrations(old, new)
     out += _release_branches(old, new)
     out += _runtimes(old, new)
     out += _frameworks(old, new)
@@ -108,6 +109,37 @@ def _exclusions(old: Matrix, new: Matrix) -> List[Change]:
                     f"{where} no longer switches {_names(old, lost)} off",
                 )
             )
+    return out
+
+
+def _integration_ranges(matrix: Matrix) -> Dict[Tuple[str, str], str]:
+    """(framework, ddtrace range) -> the framework versions those releases' integration runs."""
+    return {
+        (lim.framework, _range(spec)): _range(lim.runs)
+        for lim in matrix.integration_limits
+        for spec in lim.ddtrace
+    }
+
+
+def _integrations(old: Matrix, new: Matrix) -> List[Change]:
+    out = []
+    a, b = _integration_ranges(old), _integration_ranges(new)
+    for fw, rng in sorted(set(a) | set(b)):
+        rule = new.web_framework(fw) or old.web_framework(fw)
+        name = rule.name if rule else fw
+        subject = f"{fw} ddtrace {rng}"
+        before, after = a.get((fw, rng)), b.get((fw, rng))
+        if before == after:
+            continue
+        if before is None:
+            text = f"ddtrace {rng}: its {name} integration runs {name}{after} only"
+            out.append(Change("added", "integration", subject, text))
+        elif after is None:
+            text = f"ddtrace {rng}: its {name} integration is no longer limited to {name}{before}"
+            out.append(Change("removed", "integration", subject, text))
+        else:
+            text = f"ddtrace {rng}: its {name} integration runs {name}{after}, was {name}{before}"
+            out.append(Change("changed", "integration", subject, text))
     return out
 
 

@@ -53,6 +53,10 @@ CATALOG: Dict[str, Kind] = {
     "AG306": Kind(
         "framework-capability-unsupported", "the framework is listed, but not for this capability"
     ),
+    "AG307": Kind(
+        "framework-integration-incompatible",
+        "this ddtrace release's integration cannot run this framework version",
+    ),
     # deployment
     "AG400": Kind(
         "deployment-unsupported", "the capability is not available on this deployment type"

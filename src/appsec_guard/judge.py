@@ -207,6 +207,7 @@ def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Proble
     out.extend(_remote_config_rules(cap, stack, matrix))
     out.extend(_deployment_rules(cap, stack, matrix))
     out.extend(_framework_rules(cap, stack, matrix))
+    out.extend(_integration_rules(cap, stack, matrix))
     if cap.beta:
         out.append(
             _Problem(
@@ -382,6 +383,15 @@ def _minors(minors: Sequence[Tuple[int, int]]) -> str:
 # --- remote configuration and deployment -----------------------------------------------------
 
 
+# Conformance (docs/conformance.md): with Remote Configuration off, a local rules file still
+# blocks (ddtrace 1.10.0-4.16.0 on Docker, 2.19.3, 3.9.0-4.16.0 on Lambda). What stops is what
+# Datadog sends: the blocking set in the Datadog UI and rule updates.
+_LOCAL_RULES = (
+    "nothing set in the Datadog UI blocks (IPs, users, rule updates); only blocking rules "
+    "in a local rules file (DD_APPSEC_RULES) still apply"
+)
+
+
 def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
     if cap.id not in matrix.remote_config_required_by:
         return []
@@ -393,7 +403,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG501",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, which {name} does not offer",
+                f"{cap.name} needs Remote Configuration, which {name} does not offer: "
+                f"{_LOCAL_RULES}",
                 f"run the service in a container (Docker, Kubernetes, ECS, Fargate) to use {cap.name}",
                 matrix.no_remote_config_source or src,
             )
@@ -404,7 +415,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG500",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, which DD_REMOTE_CONFIGURATION_ENABLED turns off",
+                f"{cap.name} needs Remote Configuration, which DD_REMOTE_CONFIGURATION_ENABLED "
+                f"turns off: {_LOCAL_RULES}",
                 "set DD_REMOTE_CONFIGURATION_ENABLED=true (or unset it: it is on by default)",
                 src,
             )
@@ -414,7 +426,8 @@ def _remote_config_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> L
             _Problem(
                 "AG501",
                 Status.UNSUPPORTED,
-                f"{cap.name} needs Remote Configuration, and the Datadog Agent does not offer it",
+                f"{cap.name} needs Remote Configuration, and the Datadog Agent does not offer it: "
+                f"{_LOCAL_RULES}",
                 "enable Remote Configuration on the Datadog Agent (DD_REMOTE_CONFIGURATION_ENABLED=true "
                 "on the Agent, Agent 7.41.1 or newer)",
                 src,
@@ -558,6 +571,44 @@ def _framework_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[
                 f"{cap.name} needs {rule.name} {rule.min_version} or newer; this is {fw.version}",
                 f"upgrade {rule.name} to >={rule.min_version}",
                 rule.source,
+            )
+        )
+    return out
+
+
+def _integration_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+    """The framework versions this ddtrace release's integration can run (framework_integrations):
+    outside them the integration fails, and every AppSec capability with it."""
+    fw = stack.framework
+    if stack.ddtrace is None or fw is None or fw.version is None:
+        return []
+    out = []
+    for lim in matrix.integration_limits:
+        if lim.framework != fw.name or cap.id not in lim.capabilities:
+            continue
+        spec = lim.matching(stack.ddtrace)
+        if spec is None or lim.runs.contains(fw.version, prereleases=True):
+            continue
+        rule = matrix.web_framework(fw.name)
+        name = rule.name if rule else fw.name
+        floor_only = all(s.operator in (">=", ">") for s in lim.runs)
+        fixes = [f"upgrade {fw.name} to {lim.runs}" if floor_only else f"pin {fw.name}{lim.runs}"]
+        # past every bounded range of the row: a pin >=1.9.7 would let 1.10.x in again
+        ends = [
+            max(Version(s.version) for s in sp if s.operator == "<")
+            for sp in lim.ddtrace
+            if any(s.operator == "<" for s in sp)
+        ]
+        if ends and any(s.operator == "<" for s in spec) and lim.matching(max(ends)) is None:
+            fixes.insert(0, f"upgrade ddtrace to >={max(ends)}")
+        out.append(
+            _Problem(
+                "AG307",
+                Status.UNSUPPORTED,
+                f"ddtrace {stack.ddtrace}'s {name} integration does not cover {name} "
+                f"{fw.version} (only {name}{lim.runs}): {lim.reason}; {cap.name} does not work",
+                join_words(fixes, "or"),
+                lim.source,
             )
         )
     return out

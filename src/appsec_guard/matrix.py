@@ -98,6 +98,23 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class IntegrationLimit:
+    """The framework versions that some ddtrace releases' integration of one framework can run:
+    outside them the integration fails (e.g. ddtrace 1.9.0 wraps ``Flask.before_first_request``,
+    which Flask 2.3 removed, so the app fails at import under ddtrace-run)."""
+
+    framework: str
+    ddtrace: Tuple[SpecifierSet, ...]  # any of these ranges
+    runs: SpecifierSet  # the framework versions those releases can run
+    capabilities: FrozenSet[str]
+    reason: str
+    source: str = ""
+
+    def matching(self, version: Version) -> Optional[SpecifierSet]:
+        return next((s for s in self.ddtrace if s.contains(version, prereleases=True)), None)
+
+
+@dataclass(frozen=True)
 class ReleaseBranch:
     ddtrace: SpecifierSet
     support: str
@@ -182,6 +199,7 @@ class Matrix:
     no_remote_config_deployments: FrozenSet[str] = frozenset()
     no_remote_config_source: str = ""
     exclusions: Tuple[Exclusion, ...] = ()
+    integration_limits: Tuple[IntegrationLimit, ...] = ()
     release_branches: Tuple[ReleaseBranch, ...] = ()
     runtimes: Tuple[RuntimeRule, ...] = ()
     web_framework_capabilities: FrozenSet[str] = frozenset()
@@ -351,7 +369,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         "schema_version", "layer", "sources", "capabilities", "remote_configuration",
         "deployments", "release_branches", "runtimes", "web_frameworks", "datastores",
         "auth_frameworks", "capability_requirements", "deployments_without_remote_configuration",
-        "capability_settings", "deployment_exclusions",
+        "capability_settings", "deployment_exclusions", "framework_integrations",
     }  # fmt: skip
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -448,6 +466,9 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             )
             exclusions[key] = exclusion
         out["deployment_exclusions"] = exclusions
+
+    if "framework_integrations" in doc:
+        out["framework_integrations"] = _integration_limits(r, doc["framework_integrations"])
 
     branches = {}
     for i, raw in enumerate(r.items(doc.get("release_branches", []), "release_branches")):
@@ -564,6 +585,34 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
     return out
 
 
+def _integration_limits(r: _Reader, raw: Any) -> Dict[Any, IntegrationLimit]:
+    where = "framework_integrations"
+    section = r.obj(raw, where)
+    section_source = r.opt_text(section.get("source"), f"{where}.source")
+    section_caps = r.strs(section.get("capabilities", []), f"{where}.capabilities")
+    limits = {}
+    for i, item in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
+        at = f"{where}.rows[{i}]"
+        row = r.obj(item, at)
+        specs = tuple(
+            r.spec(v, f"{at}.ddtrace[{j}]")
+            for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace", nonempty=True))
+        )
+        caps = row.get("capabilities")
+        limit = IntegrationLimit(
+            framework=r.text(row.get("framework"), f"{at}.framework"),
+            ddtrace=specs,
+            runs=r.spec(row.get("runs"), f"{at}.runs"),
+            capabilities=frozenset(
+                section_caps if caps is None else r.strs(caps, f"{at}.capabilities")
+            ),
+            reason=r.text(row.get("reason"), f"{at}.reason"),
+            source=r.opt_text(row.get("source"), f"{at}.source") or section_source,
+        )
+        limits[(limit.framework, tuple(map(str, specs)))] = limit
+    return limits
+
+
 def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Matrix:
     """Merge parsed layers (later ones win, row by row) and check cross-references."""
     merged: Dict[str, Any] = {}
@@ -576,6 +625,7 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
         "runtimes",
         "web_frameworks",
         "auth_frameworks",
+        "framework_integrations",
     )
     for layer in layers:
         for key, value in layer.items():
@@ -614,6 +664,9 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
     exclusions = tuple(merged.get("deployment_exclusions", {}).values())
     for e in exclusions:
         check_caps(e.capabilities, f"deployment_exclusions[{e.deployment}].capabilities")
+    limits = tuple(merged.get("framework_integrations", {}).values())
+    for lim in limits:
+        check_caps(lim.capabilities, f"framework_integrations[{lim.framework}].capabilities")
     auth_capability = merged.get("auth_capability", "")
     if auth_capability:
         check_caps([auth_capability], "auth_frameworks.capability")
@@ -631,6 +684,7 @@ def merge_layers(layers: Sequence[Dict[str, Any]], origin: str = "matrix") -> Ma
         no_remote_config_deployments=frozenset(merged.get("no_remote_config_deployments", ())),
         no_remote_config_source=merged.get("no_remote_config_source", ""),
         exclusions=exclusions,
+        integration_limits=limits,
         release_branches=tuple(merged.get("release_branches", {}).values()),
         runtimes=tuple(merged.get("runtimes", {}).values()),
         web_framework_capabilities=check_caps(
@@ -741,6 +795,19 @@ def to_layer(matrix: Matrix) -> Dict[str, Any]:
                     "source": e.source,
                 }
                 for e in matrix.exclusions
+            ]
+        },
+        "framework_integrations": {
+            "rows": [
+                {
+                    "framework": lim.framework,
+                    "ddtrace": [str(s) for s in lim.ddtrace],
+                    "runs": str(lim.runs),
+                    "capabilities": sorted(lim.capabilities),
+                    "reason": lim.reason,
+                    "source": lim.source,
+                }
+                for lim in matrix.integration_limits
             ]
         },
         "release_branches": [

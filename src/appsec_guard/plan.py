@@ -23,7 +23,7 @@ from .judge import (
     runtime_matches,
     runtime_rows_for,
 )
-from .matrix import Matrix
+from .matrix import IntegrationLimit, Matrix
 from .matrix import floor as range_floor
 from .model import Framework, RemoteConfig, Report, Runtime, Stack, Status
 
@@ -188,14 +188,24 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
         c for c in avoid if current is not None and _excluded(matrix, dep, c, current)
     )
 
+    # Likewise releases whose integration does not cover this framework version
+    # (framework_integrations), and a pin that would let a later such range in.
+    uncovered = _uncovered(matrix, stack, caps, current) if current is not None else ()
+    integration_floor = _integration_floor(matrix, stack, caps)
+
     def clear_from(version: Version) -> bool:
-        return all(first_release_clear(matrix, dep, c, version) == version for c in avoid)
+        return (
+            all(first_release_clear(matrix, dep, c, version) == version for c in avoid)
+            and not _uncovered(matrix, stack, caps, version)
+            and version >= integration_floor
+        )
 
     if (
         current is not None
         and (floor is None or current >= floor)
         and runs(current, stack)
         and not switched_off
+        and not uncovered
     ):
         return [], stack
     candidates = sorted(
@@ -203,6 +213,7 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
         for v in {
             *_spec_floors(matrix),
             *_exclusion_ends(matrix, dep, avoid),
+            *_integration_ends(matrix, stack, caps),
             *([floor] if floor else []),
             *([current] if current else []),
         }
@@ -228,7 +239,11 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
     )
     if off and off not in why:
         why += f"; {off}"
-    needing = tuple(dict.fromkeys(needing + switched_off))
+    if uncovered and stack.framework is not None:
+        fw = stack.framework
+        text = f"ddtrace {current}'s {fw.name} integration does not cover {fw}"
+        why = text if why.startswith(f"ddtrace {current} does not support") else f"{why}; {text}"
+    needing = tuple(dict.fromkeys(needing + switched_off + uncovered))
     for version in candidates:
         if runs(version, stack):
             if current is not None and runs(current, stack):
@@ -280,6 +295,50 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
             )
         return out, moved.with_facts(ddtrace=version)
     return [], stack  # nothing in the matrix runs here: the re-judged verdict says why
+
+
+def _limits_against(matrix: Matrix, stack: Stack, caps: Sequence[str]) -> List[IntegrationLimit]:
+    """The framework_integrations rows that leave this framework version out, for ``caps``."""
+    fw = stack.framework
+    if fw is None or fw.version is None:
+        return []
+    return [
+        lim
+        for lim in matrix.integration_limits
+        if lim.framework == fw.name
+        and lim.capabilities.intersection(caps)
+        and not lim.runs.contains(fw.version, prereleases=True)
+    ]
+
+
+def _uncovered(
+    matrix: Matrix, stack: Stack, caps: Sequence[str], version: Version
+) -> Tuple[str, ...]:
+    """The capabilities of ``caps`` that ddtrace ``version``'s integration leaves out here."""
+    limits = [lim for lim in _limits_against(matrix, stack, caps) if lim.matching(version)]
+    return tuple(c for c in caps if any(c in lim.capabilities for lim in limits))
+
+
+def _integration_ends(matrix: Matrix, stack: Stack, caps: Sequence[str]) -> Set[Version]:
+    return {
+        Version(s.version)
+        for lim in _limits_against(matrix, stack, caps)
+        for spec in lim.ddtrace
+        for s in spec
+        if s.operator == "<"
+    }
+
+
+def _integration_floor(matrix: Matrix, stack: Stack, caps: Sequence[str]) -> Version:
+    """A pin must start above every bounded range that leaves this framework out (ranges with
+    no end cannot be cleared by any ddtrace; the re-judged verdict reports them)."""
+    ends = [
+        max(Version(s.version) for s in spec if s.operator == "<")
+        for lim in _limits_against(matrix, stack, caps)
+        for spec in lim.ddtrace
+        if any(s.operator == "<" for s in spec)
+    ]
+    return max(ends, default=Version("0"))
 
 
 def _excluded(matrix: Matrix, deployment: str, capability: str, version: Version) -> bool:

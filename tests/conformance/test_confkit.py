@@ -24,7 +24,9 @@ TRIGGERS = {"triggers": [{"rule": {"id": "ua0-600-12x", "name": "Arachni"}}]}
         ("unsupported", False, "yes"),
         ("unsupported", True, "observed anyway"),
         ("supported", None, "not exercised"),
-        ("beta", True, "n/a (beta)"),
+        ("beta", True, "yes (beta)"),
+        ("beta", False, "beta, not observed"),
+        ("unknown", True, "n/a (unknown)"),
     ],
 )
 def test_agreement(verdict: str, observed: object, expected: str) -> None:
@@ -67,3 +69,59 @@ def test_report_counts_broken_promises_first() -> None:
     text = document(rows, meta)
     assert "supported but not observed: **1**" in text
     assert "| 9.9.9 | 3.11 | flask==3.0.0 | api_security |" in text
+
+
+def test_iast_report_from_the_json_tag_or_meta_struct() -> None:
+    report = {"vulnerabilities": [{"type": "SQL_INJECTION"}, {"type": "COMMAND_INJECTION"}]}
+    old = {"meta": {"_dd.iast.json": json.dumps(report)}}
+    new = {"meta": {}, "meta_struct": {"iast": report}}
+    assert confkit.iast_vulnerabilities(old) == ["COMMAND_INJECTION", "SQL_INJECTION"]
+    assert confkit.iast_vulnerabilities(new) == ["COMMAND_INJECTION", "SQL_INJECTION"]
+    assert confkit.iast_vulnerabilities({"meta": {"_dd.iast.json": "{"}}) == []
+    assert confkit.iast_vulnerabilities(None) == []
+
+
+def test_dependencies_and_the_sca_setting_from_telemetry() -> None:
+    events = [
+        {"request_type": "app-started", "payload": {"configuration": [
+            {"name": "DD_APPSEC_SCA_ENABLED", "value": True},
+            {"name": "DD_APPSEC_OBFUSCATION_PARAMETER_KEY_REGEXP", "value": "x"},
+        ]}},
+        {"request_type": "app-dependencies-loaded", "payload": {"dependencies": [
+            {"name": "Flask", "version": "3.1.3"}, {"name": "werkzeug", "version": "3.1.0"},
+        ]}},
+    ]  # fmt: skip
+    deps, config = confkit._dependencies(events)
+    assert deps == {"flask": "3.1.3", "werkzeug": "3.1.0"}
+    assert config == {"DD_APPSEC_SCA_ENABLED": True}
+
+
+def test_an_api_gateway_event_carries_method_path_headers_and_query() -> None:
+    event = confkit._apigw("/iast/sqli", headers={"User-Agent": "x"}, query={"name": "w"})
+    assert event["httpMethod"] == "GET" and event["path"] == "/iast/sqli"
+    assert event["headers"]["User-Agent"] == "x" and event["queryStringParameters"] == {"name": "w"}
+
+
+def test_sections_each_get_a_table_and_the_summary_counts_all() -> None:
+    base = {"python": "3.12", "framework": "flask==3.0.3", "mechanism": "m", "evidence": "e"}
+    rows = [
+        {**base, "section": "lambda", "release": "3.8.1", "capability": "threat_detection",
+         "guard": "unsupported", "observed": False, "agreement": "yes"},
+        {**base, "section": "sca", "release": "4.16.0", "capability": "sca",
+         "guard": "supported", "observed": True, "agreement": "yes"},
+    ]  # fmt: skip
+    meta = {"date": "d", "machine": "m", "agent": "a", "duration": "t", "versions": []}
+    text = document(rows, meta)
+    assert "## AWS Lambda" in text and "## Software Composition Analysis" in text
+    assert "## Activation" not in text  # no rows, no section
+    assert "supported but not observed: **0**" in text
+
+
+def test_every_kind_of_observed_anyway_row_has_its_explanation() -> None:
+    from run_conformance import explain
+
+    row = {"section": "lambda", "capability": "threat_protection",
+           "mechanism": "local rules file (DD_APPSEC_RULES), on_match block; no Remote Configuration"}  # fmt: skip
+    assert "Remote Configuration" in explain(row)
+    row = {"section": "sca", "capability": "sca", "mechanism": "telemetry off"}
+    assert explain(row).startswith("not explained yet")

@@ -72,9 +72,68 @@ def test_newest_release_behaves_as_the_guard_says(
     assert not broken, broken
     # The newest release is where every capability must both be promised and be seen.
     seen = {(r["capability"], r["mechanism"]): r for r in rows}
-    for (cap, _how), row in seen.items():
+    for (cap, how), row in seen.items():
         if cap == "user_event_tracking" and framework == "flask":
             assert row["observed"] is None
             continue
+        if how == confkit.RC_OFF_LOCAL:
+            # Remote Configuration off: the guard says Threat Protection (from Datadog) does not
+            # work, and a local rules file still blocks: the finding says both.
+            assert (row["guard"], row["observed"]) == ("unsupported", True), row
+            continue
         assert row["guard"] == "supported", row
         assert row["observed"] is True, row
+
+
+@pytest.fixture(scope="module")
+def agent_no_rc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[confkit.TestAgent]:
+    try:
+        venv = confkit.agent_venv()
+    except confkit.SetupError as exc:
+        _cannot(f"cannot install ddapm-test-agent: {exc}")
+    logs = tmp_path_factory.mktemp("conformance-logs-no-rc")
+    with confkit.TestAgent(venv, logs, remote_config=False) as running:
+        yield running
+
+
+def _no_broken_promise(rows: List[Dict[str, Any]]) -> None:
+    assert rows
+    broken = [r for r in rows if r["agreement"].startswith("NO")]
+    assert not broken, broken
+
+
+def test_newest_on_lambda_behaves_as_the_guard_says(agent: confkit.TestAgent) -> None:
+    try:
+        outcome = confkit.run_lambda(NEWEST.ddtrace, agent)
+    except confkit.SetupError as exc:
+        _cannot(f"cannot install ddtrace {NEWEST.ddtrace} with awslambdaric: {exc}")
+    rows = outcome.rows()
+    _no_broken_promise(rows)
+    by = {r["capability"]: r for r in rows}
+    # threat detection really acts inside the Lambda runtime client, and the guard says so
+    assert by["threat_detection"]["observed"] is True
+    assert by["threat_detection"]["guard"] == "supported"
+
+
+def test_newest_sca_telemetry_on_and_off(
+    newest_venv: confkit.Venv, agent: confkit.TestAgent
+) -> None:
+    rows = confkit.run_sca(NEWEST, newest_venv, agent).rows()
+    _no_broken_promise(rows)
+    on = next(r for r in rows if "telemetry on" in r["mechanism"])
+    assert on["observed"] is True and on["guard"] == "supported", on
+
+
+def test_newest_code_security(newest_venv: confkit.Venv, agent: confkit.TestAgent) -> None:
+    _no_broken_promise(confkit.run_code_security(NEWEST, newest_venv, agent).rows())
+
+
+def test_newest_activation_matrix(
+    newest_venv: confkit.Venv, agent: confkit.TestAgent, agent_no_rc: confkit.TestAgent
+) -> None:
+    rows = confkit.run_activation(NEWEST.ddtrace, newest_venv, agent, agent_no_rc).rows()
+    assert len(rows) == 6
+    _no_broken_promise(rows)
+    cell = {r["mechanism"]: r["observed"] for r in rows}
+    assert cell[next(m for m in cell if m.startswith("DD_APPSEC_ENABLED=true; Agent with "))]
+    assert not cell[next(m for m in cell if m.startswith("DD_APPSEC_ENABLED=false; Agent with "))]

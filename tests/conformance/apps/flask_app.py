@@ -1,15 +1,19 @@
 """A tiny Flask app for the conformance suite; run it under ``ddtrace-run``.
 
-It listens on 127.0.0.1:$CONFORMANCE_PORT and stops after $CONFORMANCE_MAX_SECONDS (a bound,
+Routes: ``/``, ``/probe/NAME``, ``/api/items`` (a JSON POST, for API Security) and the
+deliberately vulnerable ``/iast/sqli`` and ``/iast/cmdi`` (vulnerable.py, for Code Security).
+Imported as a module by lambda_app.py. It listens on 127.0.0.1:$CONFORMANCE_PORT and stops after $CONFORMANCE_MAX_SECONDS (a bound,
 in case the suite dies before it can stop the app).
 """
 
 import os
 import threading
 
+import vulnerable
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
+vulnerable.register(app)
 
 
 @app.route("/")

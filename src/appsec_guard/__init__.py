@@ -57,7 +57,7 @@ def check(refresh: bool = False) -> Report:
     mode it still judges (it was asked to) but logs nothing and never raises.
     Raises GuardError in strict mode when a requested or required capability is unsupported.
     """
-    from ._process import check as _check
+    from .session import check as _check
 
     return _check(refresh)
 
@@ -114,7 +114,7 @@ def _boot() -> None:
     except Exception:
         submodule = False
     if not submodule:
-        from ._process import boot
+        from .session import boot
 
         boot()  # raises only GuardError (strict mode)
 

@@ -33,33 +33,38 @@ def _load_matrix(paths: Sequence[str]) -> Matrix:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .guard import assess
+    from .detect import ProbeOptions
     from .render import report_text
+    from .session import judge_for_command, refusal
 
-    matrix = _load_matrix(args.matrix)
+    # --matrix wins over APPSEC_GUARD_MATRIX; a broken one is bad input here (exit 2), while
+    # a broken APPSEC_GUARD_MATRIX is AG701, as the app's boot reports it.
+    matrix = _load_matrix(args.matrix) if args.matrix else None
     required = _split_caps(args.require)
-    unknown = [c for c in required if c not in matrix.capability_ids]
+    known = (matrix or _matrix.load()).capability_ids
+    unknown = [c for c in required if c not in known]
     if unknown:
         raise UsageError(
-            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
+            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(known)}"
         )
-    from .detect import ProbeOptions
-
     if not 0 < args.agent_timeout <= 60:
         raise UsageError(
             f"--agent-timeout {args.agent_timeout:g} is out of range; give seconds in (0, 60]"
         )
     probe = ProbeOptions(enabled=not args.no_probe, timeout=args.agent_timeout)
-    report = assess(
-        assumed=parse_assumptions(args.assume), required=required, matrix=matrix, probe=probe
+    report, policy = judge_for_command(
+        require=required, assumed=parse_assumptions(args.assume), probe=probe, matrix=matrix
     )
-    from ._emit import redact, redact_text
+    from .redaction import redact, redact_text
 
     if args.format == "json":
         sys.stdout.write(json.dumps(redact(report.to_dict()), indent=2) + "\n")
     else:
         sys.stdout.write(redact_text(report_text(report, verbose=args.verbose)))
-    return EXIT_OK if report.ok else EXIT_UNSUPPORTED
+    # The boot in strict mode would refuse (APPSEC_GUARD_FAIL_CLOSED: an unknown, a beta, a
+    # broken policy or matrix too): the command fails as the boot would.
+    refused = policy.strict and refusal(report, policy) is not None
+    return EXIT_UNSUPPORTED if not report.ok or refused else EXIT_OK
 
 
 def _show_matrix(args: argparse.Namespace) -> int:
@@ -146,7 +151,7 @@ def _plan(args: argparse.Namespace) -> int:
         )
     report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
     result = plan(report.stack, matrix, required)
-    from ._emit import redact, redact_text
+    from .redaction import redact, redact_text
 
     if args.format == "json":
         sys.stdout.write(json.dumps(redact(result.to_dict()), indent=2) + "\n")
@@ -233,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(text: str) -> str:
     """An error message as one printable line, secrets redacted: a control character in an
     argument (a newline, a carriage return) is shown escaped, never echoed."""
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.strip())
     return redact_text(shown)

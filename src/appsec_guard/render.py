@@ -1,11 +1,15 @@
-"""Reports and the matrix as a person reads them."""
+"""Text for people: reports, the matrix, the refusal of strict mode, remediations worded for
+the entry point that shows them."""
 
 from __future__ import annotations
 
-from typing import List
+import re
+from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence
 
-from .matrix import Matrix
-from .model import Report, Severity, Status, findings_by_severity
+from .model import Finding, Report, Severity, Status, Verdict, findings_by_severity
+
+if TYPE_CHECKING:
+    from .matrix import Matrix
 
 _MARK = {
     Status.SUPPORTED: "ok",
@@ -112,3 +116,107 @@ def matrix_text(matrix: Matrix) -> str:
     lines += ["", "Sources"]
     lines += [f"  {s.id}: {s.title} {s.url}".rstrip() for s in matrix.sources]
     return "\n".join(lines) + "\n"
+
+
+# --- words for the entry point that shows them ------------------------------------------------
+
+#: the entry points of the guard (the ``entry`` of log events); only the command has --assume
+ENTRIES = ("command", "import", "django", "flask", "lambda", "check", "fork")
+_ASSUME_CLAUSE = re.compile(r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*")
+_ONLY_ASSUME = re.compile(r"^state it:? --assume [^\s,;]*$")
+#: AG305 (which framework serves the app) as each entry point can act on it
+_WHICH_FRAMEWORK = {
+    "import": "import appsec_guard after the framework that serves the app, or use its "
+    "integration (the Django app or the Flask extension)",
+    "check": "call appsec_guard.check(refresh=True) after the framework that serves the app is "
+    "imported, or use its integration (the Django app or the Flask extension)",
+    "lambda": "import the framework that serves the function in the handler's module, before "
+    "the guard runs (above @appsec_guard.lambda_handler)",
+}
+
+
+def remediation_for(entry: str, finding: Finding) -> str:
+    """``finding``'s remediation worded for ``entry``: ``--assume`` exists only in the command,
+    so elsewhere the clause that names it is dropped or replaced by what that entry can do."""
+    text = finding.remediation
+    if entry == "command" or "--assume" not in text:
+        return text
+    if finding.id == "AG305":
+        return _WHICH_FRAMEWORK.get(
+            entry, "use the integration of the framework that serves the app"
+        )
+    if finding.id == "AG900":
+        return "report this to appsec-guard's maintainers; the fact it decides is judged unknown"
+    if _ONLY_ASSUME.match(text):
+        return "reinstall it so that its metadata has a version"
+    return _ASSUME_CLAUSE.sub("", text)
+
+
+def worded_for(entry: str, report: Report) -> Report:
+    """``report`` with every remediation worded for ``entry``."""
+    from ._frozen import replace
+
+    findings = tuple(
+        f
+        if remediation_for(entry, f) == f.remediation
+        else replace(f, remediation=remediation_for(entry, f))
+        for f in report.findings
+    )
+    return report.with_findings(findings)
+
+
+# --- the refusal of strict mode ---------------------------------------------------------------
+
+
+def refusal_text(
+    report: Report,
+    failing: Sequence[Verdict],
+    own: Sequence[Finding],
+    facts: Mapping[str, object],
+    *,
+    mode_origin: str,
+    silence_origin: str,
+) -> str:
+    """Why strict mode refuses the boot, naming where the mode and the silence are set."""
+    by_cap: Dict[str, List[Finding]] = {}
+    for f in report.findings:
+        if f.capability:
+            by_cap.setdefault(f.capability, []).append(f)
+    n = len(failing)
+    lines = [
+        f"appsec-guard refused to boot ({_setting(mode_origin, 'strict')}): {n} requested or "
+        "required Datadog AppSec capabilit"
+        + ("y" if n == 1 else "ies")
+        + " will not work on this stack",
+        "  stack: " + ", ".join(f"{k}={v}" for k, v in facts.items()),
+    ]
+    for v in failing:
+        why = [
+            w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
+        ]
+        lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
+        for f in by_cap.get(v.capability, ()):
+            if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
+                continue
+            lines.append(f"      [{f.id}] {f.message}")
+            if f.remediation:
+                lines.append(f"        fix: {f.remediation}")
+    for f in own:
+        lines.append(f"  - [{f.id}] {f.message}")
+        if f.remediation:
+            lines.append(f"        fix: {f.remediation}")
+    silence = "APPSEC_GUARD_SILENCE" if silence_origin == "default" else silence_origin
+    lines.append(
+        f"  To boot anyway: silence a finding (add its id to {silence}) or set "
+        f"{_setting(mode_origin, 'warn')} to log instead of refusing."
+    )
+    return "\n".join(lines)
+
+
+def _setting(origin: str, value: str) -> str:
+    """``APPSEC_GUARD_MODE=strict``, ``settings.APPSEC_GUARD['mode']='strict'``, ``mode='strict'``."""
+    if origin.startswith("APPSEC_GUARD_"):
+        return f"{origin}={value}"
+    if origin.startswith("argument "):
+        return f"{origin[len('argument ') :]}{value!r}"  # "mode=" + "'strict'"
+    return f"{origin}={value!r}"

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from appsec_guard import GuardError, _process
+from appsec_guard import GuardError, session
 from tests.helpers.agent import free_port
 
 from .conftest import PROJECTS, child_env, get_json, guard_events
@@ -43,12 +43,12 @@ def test_warn_logs_and_stores_the_report(create_app, caplog):
 
 def test_requests_run_no_guard_code(create_app):
     app = create_app(FAILING)
-    runs = _process.STATE.runs
+    runs = session.STATE.runs
     assert runs == 1
     client = app.test_client()
     for _ in range(50):
         assert client.get("/").json["hello"] == "flask"
-    assert _process.STATE.runs == runs
+    assert session.STATE.runs == runs
     hooks = [app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs]
     assert not any(
         "appsec_guard" in getattr(f, "__module__", "")
@@ -142,11 +142,11 @@ def test_check_refresh_keeps_the_extensions_policy(create_app):
     app = Flask("x")
     app.config["APPSEC_GUARD_SILENCE"] = "AG600"
     AppSecGuard(app, require=["threat_protection"])
-    before = _process.STATE.policy
+    before = session.STATE.policy
     assert before is not None
     assert before.require == {"threat_protection"} and before.silence == {"AG600"}
     report = appsec_guard.check(refresh=True)
-    after = _process.STATE.policy
+    after = session.STATE.policy
     assert after is not None
     assert after.require == {"threat_protection"} and after.silence == {"AG600"}
     assert report.stack.framework is not None and report.stack.framework.name == "flask"
@@ -164,7 +164,7 @@ def test_cli_command_in_off_mode_judges_with_the_apps_policy(create_app):
     assert app.extensions["appsec_guard"] is None
     result = app.test_cli_runner().invoke(args=["appsec-guard", "check", "--format", "json"])
     assert result.exit_code == 1, result.output  # the code policy's requirement fails
-    policy = _process.STATE.policy
+    policy = session.STATE.policy
     assert policy is not None
     assert policy.require == {"user_event_tracking"} and policy.silence == {"AG600"}
 

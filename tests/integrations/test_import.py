@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from appsec_guard import _process, policy
+from appsec_guard import policy, session
 
 from .conftest import LAYER_99, child_env, guard_events, json_lines, run_py
 
@@ -22,7 +22,7 @@ def py(code: str, **env: str):
 
 def test_import_runs_the_guard_once():
     res = py(SETUP + "import appsec_guard; import appsec_guard; r = appsec_guard.check(); "
-             "from appsec_guard import _process; print(_process.STATE.runs)")  # fmt: skip
+             "from appsec_guard import session; print(session.STATE.runs)")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert len(guard_events(res.stdout, "appsec_guard.summary")) == 1
     assert res.stdout.strip().splitlines()[-1] == "1"
@@ -137,7 +137,7 @@ def test_check_from_many_threads_runs_once(fresh_state, monkeypatch):
 
     def worker():
         barrier.wait()
-        results.append(_process.check())
+        results.append(session.check())
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
     for t in threads:
@@ -146,7 +146,7 @@ def test_check_from_many_threads_runs_once(fresh_state, monkeypatch):
         t.join(30)
     assert len(results) == 16
     assert all(r is results[0] for r in results)
-    assert _process.STATE.runs == 1
+    assert session.STATE.runs == 1
 
 
 def test_policy_precedence_and_bad_values():

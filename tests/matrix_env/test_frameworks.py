@@ -128,10 +128,10 @@ def test_the_flask_extension_runs_on_this_flask(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("APPSEC_GUARD_PROBE", "off")
     from flask import Flask
 
-    from appsec_guard import _process
+    from appsec_guard import session
     from appsec_guard.contrib.flask import AppSecGuard
 
-    _process.reset_for_tests()
+    session.reset_for_tests()
     app = Flask("guarded")
     AppSecGuard(app)
     report = app.extensions["appsec_guard"]

@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .. import _process
+from .. import session
 from ..model import Report
 from ..policy import ENV_ONLY_NAMES
 
@@ -47,7 +47,7 @@ class AppSecGuard:
             if isinstance(key, str) and key.startswith(_PREFIX) and key not in ENV_ONLY_NAMES
         }
         self.settings = conf
-        self.report = _process.run("flask", **self._run_args())
+        self.report = session.run("flask", **self._run_args())
         app.extensions[EXTENSION] = self.report
         app.extensions[_GUARD] = self
         app.cli.add_command(cli)
@@ -57,7 +57,7 @@ class AppSecGuard:
             "code": self.policy,
             "settings": self.settings,
             "settings_label": "app.config",
-            "framework_hint": _process._framework_version("flask"),
+            "framework_hint": session._framework_version("flask"),
         }
 
 
@@ -66,7 +66,7 @@ class AppSecGuard:
 @click.option("-v", "--verbose", is_flag=True, help="also show info findings")
 def check_command(fmt: str, verbose: bool) -> None:
     """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
-    from .._emit import redact, redact_text
+    from ..redaction import redact, redact_text
     from ..render import report_text
 
     report: Optional[Report] = current_app.extensions.get(EXTENSION)
@@ -75,9 +75,9 @@ def check_command(fmt: str, verbose: bool) -> None:
         args = (
             guard._run_args()
             if guard is not None
-            else {"framework_hint": _process._framework_version("flask")}
+            else {"framework_hint": session._framework_version("flask")}
         )
-        report = _process.run("flask", force=True, **args)
+        report = session.run("flask", force=True, **args)
     assert report is not None
     if fmt == "json":
         click.echo(json.dumps(redact(report.to_dict()), indent=2))

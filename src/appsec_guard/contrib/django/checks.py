@@ -26,7 +26,7 @@ def guard_findings(app_configs: Any = None, **kwargs: Any) -> List[Any]:
     """Registered with ``checks.register``: reads the report of ready(), runs nothing."""
     if REPORT is None:
         return []
-    from ..._emit import redact_text, secret_values
+    from ...redaction import redact_text, secret_values
 
     secrets = secret_values()
     return [

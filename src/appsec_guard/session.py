@@ -25,11 +25,27 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from . import policy as _policy
 from .errors import GuardError
 from .model import Finding, Framework, Report, Severity, Stack, Status
+
+if TYPE_CHECKING:
+    from .assume import Assumptions
+    from .detect import ProbeOptions
+    from .matrix import Matrix
 
 _FRAMEWORK_MODULES = ("django", "flask")
 _GUARD_FAILURES = ("AG700", "AG701", "AG900", "AG901")
@@ -48,6 +64,8 @@ class _State:
         self.pid = 0
         self.emitted_pid = 0
         self.emitted: Set[_Key] = set()
+        # the verdicts of the last summary logged (a run that changes none logs no summary)
+        self.summarized: Optional[Tuple[Tuple[str, str, bool], ...]] = None
         self.runs = 0  # guard runs in this process: tests and benchmarks count them
         self.integration: Optional[str] = None
         self.hooks: Set[str] = set()  # frameworks whose import hook is registered
@@ -81,8 +99,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _key(f: Finding) -> _Key:
-    return (f.id, f.capability, f.message, f.severity.value)
+def _key(f: Finding, report: Report) -> _Key:
+    """What makes a finding new: its id, capability, message and the capability's verdict
+    (the remediation is left out: it is worded for the entry point that shows it)."""
+    status = ""
+    if f.capability:
+        for v in report.verdicts:
+            if v.capability == f.capability:
+                status = v.status.value
+    return (f.id, f.capability, f.message, status)
 
 
 def _framework_version(name: str) -> Framework:
@@ -108,7 +133,7 @@ def probe_mode(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, Option
         return "sync", None
     if value in PROBE_MODES:
         return value, None
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     shown = redact_text(raw if len(raw) <= 80 else raw[:80] + "...")
     return "sync", Finding(
@@ -121,7 +146,7 @@ def probe_mode(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, Option
 
 
 def guard_failure(source: str, exc: BaseException) -> Finding:
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     return Finding(
         "AG900",
@@ -149,24 +174,35 @@ def _judge(
     framework_hint: Optional[Framework],
     environ: Optional[Mapping[str, str]],
     remote_config: Optional[_RemoteConfigAnswer] = None,
+    *,
+    entry: str = "check",
+    assumed: Optional[Assumptions] = None,
+    probe: Optional[ProbeOptions] = None,
+    matrix: Optional[Matrix] = None,
 ) -> Tuple[Report, _policy.Policy, bool]:
-    """The report, the policy, and whether the Agent is still to be asked (background)."""
+    """The report, the policy, and whether the Agent is still to be asked (background).
+
+    The command passes its own ``assumed`` facts, ``probe`` options and ``matrix`` (its
+    ``--matrix`` flags, which win over ``APPSEC_GUARD_MATRIX``)."""
     from . import matrix as _matrix
 
     extra: List[Finding] = []
-    mode, problem = probe_mode(environ)
-    if problem is not None:
-        extra.append(problem)
+    mode = "sync"
+    if probe is None:
+        mode, problem = probe_mode(environ)
+        if problem is not None:
+            extra.append(problem)
+    given = matrix
     try:
-        matrix = _matrix.load()
+        matrix = given if given is not None else _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with
         failure = guard_failure("loading the shipped matrix", exc)
         return _unknown_report(pol.require, (), failure), pol, False
-    if pol.matrix:
+    if pol.matrix and given is None:
         try:
             matrix = _matrix.load([Path(p) for p in pol.matrix])
         except Exception as exc:
-            from ._emit import redact_text
+            from .redaction import redact_text
 
             extra.append(
                 Finding(
@@ -184,14 +220,16 @@ def _judge(
         from .detect import ProbeOptions
         from .guard import assess
 
-        assumed = None if remote_config is None else {"remote_config": remote_config[0]}
+        facts: Any = assumed
+        if remote_config is not None:
+            facts = {"remote_config": remote_config[0]}
         report = assess(
             environ=environ,
             required=pol.require,
             matrix=matrix,
             framework_hint=framework_hint,
-            assumed=assumed,
-            probe=ProbeOptions(enabled=mode == "sync"),
+            assumed=facts,
+            probe=probe if probe is not None else ProbeOptions(enabled=mode == "sync"),
         )
         if remote_config is not None:
             report, extra = _with_probe_answer(report, remote_config), extra + remote_config[2]
@@ -203,7 +241,12 @@ def _judge(
         )
     findings = pol.problems + tuple(extra) + report.findings
     kept = tuple(f for f in findings if f.id not in pol.silence)
-    return report.with_findings(kept), pol, pending
+    report = report.with_findings(kept)
+    if any("--assume" in f.remediation for f in kept):  # only the command has --assume
+        from .render import worded_for
+
+        report = worded_for(entry, report)
+    return report, pol, pending
 
 
 def _probe_deferred(report: Report) -> Tuple[Report, bool]:
@@ -252,7 +295,7 @@ def _emit_report(
         trigger=trigger,
         silenced=sorted(pol.silence),
     )
-    STATE.emitted.update(_key(f) for f in findings)
+    STATE.emitted.update(_key(f, report) for f in findings)
     STATE.emitted_pid = os.getpid()
     if problem is not None:
         report = report.with_findings((*report.findings, problem))
@@ -268,46 +311,28 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
         if pol.fail_closed
         else (Status.UNSUPPORTED,)
     )
-    by_cap: Dict[str, List[Finding]] = {}
-    for f in report.findings:
-        if f.capability:
-            by_cap.setdefault(f.capability, []).append(f)
+    with_findings = {f.capability for f in report.findings if f.capability}
     failing = [
-        v for v in report.verdicts if v.wanted and v.status in refuse and by_cap.get(v.capability)
+        v
+        for v in report.verdicts
+        if v.wanted and v.status in refuse and v.capability in with_findings
     ]
     own = [f for f in report.findings if f.id in _GUARD_FAILURES] if pol.fail_closed else []
     if not failing and not own:
         return None
-    from ._emit import redact_text, stack_facts
+    from ._emit import stack_facts
+    from .redaction import redact_text
+    from .render import refusal_text
 
-    facts = stack_facts(report)
-    lines = [
-        f"appsec-guard refused to boot (APPSEC_GUARD_MODE=strict): {len(failing)} requested or "
-        "required Datadog AppSec capabilit"
-        + ("y" if len(failing) == 1 else "ies")
-        + " will not work on this stack",
-        "  stack: " + ", ".join(f"{k}={v}" for k, v in facts.items()),
-    ]
-    for v in failing:
-        why = [
-            w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
-        ]
-        lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
-        for f in by_cap[v.capability]:
-            if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
-                continue
-            lines.append(f"      [{f.id}] {f.message}")
-            if f.remediation:
-                lines.append(f"        fix: {f.remediation}")
-    for f in own:
-        lines.append(f"  - [{f.id}] {f.message}")
-        if f.remediation:
-            lines.append(f"        fix: {f.remediation}")
-    lines.append(
-        "  To boot anyway: silence a finding (APPSEC_GUARD_SILENCE=<id>) or set "
-        "APPSEC_GUARD_MODE=warn to log instead of refusing."
+    text = refusal_text(
+        report,
+        failing,
+        own,
+        stack_facts(report),
+        mode_origin=pol.origin("mode"),
+        silence_origin=pol.origin("silence"),
     )
-    return GuardError(redact_text("\n".join(lines)), report)
+    return GuardError(redact_text(text), report)
 
 
 def run(
@@ -355,7 +380,7 @@ def run(
             return None
         pending = False
         try:
-            report, pol, pending = _judge(pol, framework_hint, environ, remote_config)
+            report, pol, pending = _judge(pol, framework_hint, environ, remote_config, entry=entry)
         except Exception as exc:  # pragma: no cover - _judge is written not to raise
             report = _unknown_report(pol.require, (), guard_failure("the guard", exc))
         STATE.report, STATE.policy, STATE.pid = report, pol, os.getpid()
@@ -364,10 +389,16 @@ def run(
         if pol.off:
             return report
         try:
-            findings = list(report.findings)
-            if only_new:
-                findings = [f for f in findings if _key(f) not in STATE.emitted]
-            report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
+            # Each finding is logged once per process, whichever entry point judged it (an
+            # import in manage.py, its hook, then the Django app): again only when its
+            # verdict changes. A forked child re-logs on its own path (_after_fork_in_child).
+            if STATE.emitted_pid != os.getpid():
+                STATE.emitted, STATE.summarized = set(), None
+            findings = [f for f in report.findings if _key(f, report) not in STATE.emitted]
+            statuses = tuple((v.capability, v.status.value, v.wanted) for v in report.verdicts)
+            if findings or statuses != STATE.summarized:
+                report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
+                STATE.summarized = statuses
             STATE.report = report
         except Exception:  # pragma: no cover - emit is written not to raise
             pass
@@ -386,6 +417,28 @@ def run(
         if error is not None:
             raise error
         return report
+
+
+def judge_for_command(
+    *,
+    require: Sequence[str] = (),
+    assumed: Optional[Assumptions] = None,
+    probe: Optional[ProbeOptions] = None,
+    matrix: Optional[Matrix] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Tuple[Report, _policy.Policy]:
+    """What the app's boot would judge in this environment, for the command: the same policy
+    (``APPSEC_GUARD_*``, with the command's flags winning as code does), findings and
+    silencing, worded for the command. Logs nothing, raises nothing, keeps no state."""
+    code: Dict[str, Any] = {"require": list(require)} if require else {}
+    try:
+        pol = _policy.resolve(code, None, environ)
+    except Exception as exc:  # pragma: no cover - resolve is written not to raise
+        pol = _policy.Policy(problems=(guard_failure("reading the policy", exc),))
+    report, pol, _ = _judge(
+        pol, None, environ, entry="command", assumed=assumed, probe=probe, matrix=matrix
+    )
+    return report, pol
 
 
 def _start_background_probe(generation: int, report: Report, again: Dict[str, Any]) -> None:

@@ -1,0 +1,74 @@
+"""The session: strict mode's refusal, and what it says about where the policy came from.
+
+Only public names: the session's ``refusal``, ``policy.resolve``, ``judge`` and ``testing``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+
+from appsec_guard import policy
+from appsec_guard.judge import judge
+from appsec_guard.matrix import Matrix
+from appsec_guard.session import refusal
+from appsec_guard.testing import make_stack
+
+
+def _refusal(
+    matrix: Matrix, required: str, environ: Dict[str, str], **resolve: Any
+) -> Optional[str]:
+    pol = policy.resolve(environ=environ, **resolve)
+    report = judge(make_stack(), matrix, required=[required])
+    error = refusal(report, pol)
+    return None if error is None else str(error)
+
+
+# Issue 13, case 9: fail-closed refuses a beta capability (the README promises it).
+def test_fail_closed_refuses_a_required_beta_capability(matrix: Matrix) -> None:
+    env = {"APPSEC_GUARD_MODE": "strict", "APPSEC_GUARD_FAIL_CLOSED": "true"}
+    assert judge(make_stack(), matrix).verdict("code_security").status.value == "beta"
+    text = _refusal(matrix, "code_security", env)
+    assert text is not None
+    assert "  - code_security (required): beta" in text
+    assert _refusal(matrix, "code_security", {"APPSEC_GUARD_MODE": "strict"}) is None
+    assert _refusal(matrix, "threat_protection", env) is None  # supported: never refused
+
+
+# Issue 13, case 3: the refusal names where strict mode and the silence were set.
+@pytest.mark.parametrize(
+    ("resolve", "mode_shown", "silence_shown"),
+    [
+        (
+            {"settings": {"mode": "strict"}, "settings_label": "settings.APPSEC_GUARD"},
+            "settings.APPSEC_GUARD['mode']",
+            "APPSEC_GUARD_SILENCE",
+        ),
+        (
+            {"settings": {"mode": "strict", "silence": "AG303"}, "settings_label": "app.config"},
+            "app.config['APPSEC_GUARD_MODE']",
+            "app.config['APPSEC_GUARD_SILENCE']",
+        ),
+        ({"code": {"mode": "strict"}}, "mode=", "APPSEC_GUARD_SILENCE"),
+    ],
+)
+def test_the_refusal_names_the_source_of_the_mode(
+    matrix: Matrix, resolve: Dict[str, Any], mode_shown: str, silence_shown: str
+) -> None:
+    env = {"APPSEC_GUARD_MODE": "warn", "APPSEC_GUARD_FAIL_CLOSED": "true"}
+    text = _refusal(matrix, "code_security", env, **resolve)
+    assert text is not None
+    first, *_, last = text.splitlines()
+    assert f"refused to boot ({mode_shown}" in first
+    assert "APPSEC_GUARD_MODE=" not in text  # exporting it would change nothing: not named
+    assert f"add its id to {silence_shown}" in last
+    assert f"set {mode_shown}" in last and "warn" in last
+
+
+def test_the_environment_named_when_it_set_strict(matrix: Matrix) -> None:
+    env = {"APPSEC_GUARD_MODE": "strict", "APPSEC_GUARD_FAIL_CLOSED": "true"}
+    text = _refusal(matrix, "code_security", env)
+    assert text is not None
+    assert "refused to boot (APPSEC_GUARD_MODE=strict)" in text
+    assert "set APPSEC_GUARD_MODE=warn to log instead of refusing" in text

@@ -396,7 +396,7 @@ def run(
                 STATE.emitted, STATE.summarized = set(), None
             findings = [f for f in report.findings if _key(f, report) not in STATE.emitted]
             statuses = tuple((v.capability, v.status.value, v.wanted) for v in report.verdicts)
-            if findings or statuses != STATE.summarized:
+            if findings or statuses != STATE.summarized or trigger:
                 report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
                 STATE.summarized = statuses
             STATE.report = report

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +183,35 @@ def test_environment_only_variables_in_config_are_not_bad_keys(create_app):
     guard = AppSecGuard(app)
     assert guard.report is not None
     assert not [f for f in guard.report.findings if f.id == "AG700"]
+
+
+# Issue 13, case 5: strict mode refusing create_app: `flask appsec-guard check` prints the
+# report and exits 1, with no traceback.
+@pytest.mark.slow
+def test_flask_check_command_under_strict_prints_the_report(tmp_path):
+    flask = shutil.which("flask", path=str(Path(sys.executable).parent))
+    assert flask is not None
+    env = child_env(
+        {
+            "APPSEC_GUARD_MODE": "strict",
+            "APPSEC_GUARD_REQUIRE": "api_security",
+            "APPSEC_GUARD_MATRIX": str(PROJECTS / "api_security_needs_99.json"),
+            "FLASK_APP": "flaskapp:create_app",
+        },
+        PROJECTS / "flaskapp",
+    )
+    for fmt in ("text", "json"):
+        res = subprocess.run(
+            [flask, "appsec-guard", "check", "--format", fmt],
+            env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert res.returncode == 1, (res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr + res.stdout
+        if fmt == "json":
+            # after the app's own log lines (its structlog writes JSON lines to stdout)
+            doc = json.loads(res.stdout[res.stdout.index("{\n") :])
+            assert doc["capabilities"]["api_security"]["status"] == "unsupported"
+        else:
+            assert "FAIL: requested or required capabilities will not work: api_security" in (
+                res.stdout
+            )

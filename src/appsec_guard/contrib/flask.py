@@ -13,11 +13,14 @@ from typing import Any, Dict, Optional
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from .. import session
+from ..errors import GuardError
 from ..model import Report
 from ..policy import ENV_ONLY_NAMES
+from ..redaction import redact, redact_text
+from ..render import report_text
 
 EXTENSION = "appsec_guard"
 _GUARD = "appsec_guard.extension"  # the AppSecGuard object: its code policy and settings
@@ -61,17 +64,36 @@ class AppSecGuard:
         }
 
 
-@cli.command("check")
+@cli.command("check", with_appcontext=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("-v", "--verbose", is_flag=True, help="also show info findings")
 def check_command(fmt: str, verbose: bool) -> None:
     """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
-    from ..redaction import redact, redact_text
-    from ..render import report_text
+    ctx = click.get_current_context()
+    if current_app:
+        report = _app_report(current_app._get_current_object())
+    else:
+        try:  # the app is created here, so a strict refusal is a report, not a traceback
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except GuardError as exc:
+            if exc.report is None:
+                raise click.ClickException(str(exc)) from None
+            report = exc.report
+        else:
+            with app.app_context():
+                report = _app_report(app)
+    if fmt == "json":
+        click.echo(json.dumps(redact(report.to_dict()), indent=2))
+    else:
+        click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
+    if not report.ok:
+        ctx.exit(1)
 
-    report: Optional[Report] = current_app.extensions.get(EXTENSION)
+
+def _app_report(app: Flask) -> Report:
+    report: Optional[Report] = app.extensions.get(EXTENSION)
     if report is None:  # off mode at boot: the command is an explicit request to judge
-        guard: Optional[AppSecGuard] = current_app.extensions.get(_GUARD)
+        guard: Optional[AppSecGuard] = app.extensions.get(_GUARD)
         args = (
             guard._run_args()
             if guard is not None
@@ -79,9 +101,4 @@ def check_command(fmt: str, verbose: bool) -> None:
         )
         report = session.run("flask", force=True, **args)
     assert report is not None
-    if fmt == "json":
-        click.echo(json.dumps(redact(report.to_dict()), indent=2))
-    else:
-        click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
-    if not report.ok:
-        click.get_current_context().exit(1)
+    return report

@@ -45,6 +45,47 @@ def test_submodule_imports_do_not_run_it(args):
         assert json.loads(res.stdout)["schema_version"] == 1
 
 
+# Issue 13, case 8: which imports run the guard is decided by what is imported (the entry
+# points that run it themselves do not), the same with or without stack frames to walk, and
+# the same for both spellings of one import.
+STRICT_FAILING = {
+    "APPSEC_GUARD_MODE": "strict",
+    "APPSEC_GUARD_REQUIRE": "api_security",
+    "APPSEC_GUARD_MATRIX": str(LAYER_99),
+}
+NO_FRAMES = "import sys; del sys._getframe; "
+
+
+@pytest.mark.parametrize("frames", ["", NO_FRAMES])
+@pytest.mark.parametrize(
+    ("statement", "runs"),
+    [
+        ("import appsec_guard", True),
+        ("from appsec_guard import testing", True),
+        ("from appsec_guard.testing import make_stack", True),
+        ("import appsec_guard.testing", True),
+        ("import appsec_guard.cli", False),
+        ("from appsec_guard.cli import main", False),
+        ("import appsec_guard.contrib.flask", False),
+        ("from appsec_guard.contrib import flask", False),
+        ("import appsec_guard.contrib.django", False),
+        ("from appsec_guard.aws_lambda import lambda_handler", False),
+    ],
+)
+def test_which_imports_run_the_guard(statement: str, runs: bool, frames: str) -> None:
+    res = py(SETUP + frames + statement, **STRICT_FAILING)
+    refused = "appsec_guard.errors.GuardError: appsec-guard refused to boot" in res.stderr
+    assert refused is runs, res.stderr
+    assert res.returncode == (1 if runs else 0), res.stderr
+
+
+def test_python_m_runs_only_the_command():
+    res = run_py(["-m", "appsec_guard", "check", "--no-probe"], child_env(STRICT_FAILING))
+    assert res.returncode == 1  # the boot would refuse: the command fails, printing its report
+    assert "refused to boot" not in res.stderr and guard_events(res.stdout) == []
+    assert "FAIL: requested or required capabilities will not work: api_security" in res.stdout
+
+
 def test_import_stays_cheap():
     res = py("import sys, appsec_guard; print(sorted(m for m in sys.modules if m.split('.')[0] "
              "in ('wrapt', 'structlog', 'django', 'flask', 'ddtrace') or m.startswith('appsec_guard.c') "

@@ -98,11 +98,13 @@ def _importing_an_entry_point() -> bool:
         return False
     names = tuple(f"{__name__}.{name}" for name in _RUN_THEMSELVES)
     below = tuple(f"{name}." for name in names)
-    for name, ref in list(locks.items()):
-        if isinstance(name, str) and (name in names or name.startswith(below)):
-            if (ref() if callable(ref) else ref) is not None:  # a weak reference to the lock
-                return True
-    return False
+    held = [
+        ref
+        for name, ref in list(locks.items())
+        if isinstance(name, str) and (name in names or name.startswith(below))
+    ]
+    # each value is a weak reference to the lock: a dead one is an import that is over
+    return any((ref() if callable(ref) else ref) is not None for ref in held)
 
 
 def _located_by_python_m() -> bool:

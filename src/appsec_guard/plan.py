@@ -243,6 +243,25 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
             return [
                 _ddtrace_step(current, version, f"{why}; {support}", needing or tuple(caps))
             ], stack.with_facts(ddtrace=version)
+    # No release from this one on runs this Python: an older release line may (the answer
+    # the judgement gives), before moving Python.
+    if current is not None:
+        down = _downgrade(stack, matrix, floor, current, clear_from)
+        if down is not None:
+            version, ceiling = down
+            support = (
+                f"ddtrace {_v3(version)} up to {ceiling} (excluded) supports "
+                f"{describe_runtime(stack)}; no release from {_v3(current)} on does"
+            )
+            pin = f"ddtrace>={_v3(version)}" + (f",<{ceiling}" if ceiling else "")
+            step = Step(
+                "ddtrace",
+                f"downgrade ddtrace to {pin[len('ddtrace') :]}",
+                pin,
+                f"{why}; {support}",
+                needing or tuple(caps),
+            )
+            return [step], stack.with_facts(ddtrace=version)
     # No release at or above the floor runs this Python: move Python too.
     rt = stack.runtime
     for version in candidates:
@@ -280,6 +299,30 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
             )
         return out, moved.with_facts(ddtrace=version)
     return [], stack  # nothing in the matrix runs here: the re-judged verdict says why
+
+
+def _downgrade(
+    stack: Stack,
+    matrix: Matrix,
+    floor: Optional[Version],
+    current: Version,
+    clear_from: Any,
+) -> Optional[Tuple[Version, Optional[Version]]]:
+    """The newest release line older than ``current`` that runs this stack's Python, OS and
+    CPU, at or above the capabilities' ``floor``: (its first usable release, its end)."""
+    best: Optional[Tuple[Version, Optional[Version]]] = None
+    for row in matrix.runtimes:
+        if not runtime_matches(row, stack):
+            continue
+        start = range_floor(row.ddtrace) or Version("0")
+        version = max(start, floor) if floor is not None else start
+        ends = [Version(s.version) for s in row.ddtrace if s.operator == "<"]
+        ceiling = min(ends) if ends else None
+        if version >= current or not row.covers_ddtrace(version) or not clear_from(version):
+            continue
+        if best is None or (ceiling or version) > (best[1] or best[0]):
+            best = (version, ceiling)
+    return best
 
 
 def _excluded(matrix: Matrix, deployment: str, capability: str, version: Version) -> bool:

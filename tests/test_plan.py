@@ -11,8 +11,8 @@ from packaging.version import Version
 
 from appsec_guard import matrix as m
 from appsec_guard.cli import main
-from appsec_guard.model import Framework, RemoteConfig, Runtime, Stack, Status
 from appsec_guard.judge import judge
+from appsec_guard.model import Framework, RemoteConfig, Runtime, Stack, Status
 from appsec_guard.plan import plan
 
 

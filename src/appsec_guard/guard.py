@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
@@ -26,7 +27,7 @@ def assess(
     probe: Optional[ProbeOptions] = None,
 ) -> Report:
     """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
-    facts = assumed.facts() if hasattr(assumed, "facts") else assumed
+    facts = assumed if assumed is None or isinstance(assumed, abc.Mapping) else assumed.facts()
     detection = detect(
         environ, assumed=facts, framework_hint=framework_hint, root=root, probe=probe
     )

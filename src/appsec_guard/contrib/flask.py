@@ -9,7 +9,7 @@ The guard runs once in ``init_app`` (app creation), with Flask as the framework 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 import click
 from flask import Flask, current_app
@@ -71,7 +71,7 @@ def check_command(fmt: str, verbose: bool) -> None:
     """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
     ctx = click.get_current_context()
     if current_app:
-        report = _app_report(current_app._get_current_object())
+        report = _app_report(cast(Any, current_app)._get_current_object())
     else:
         try:  # the app is created here, so a strict refusal is a report, not a traceback
             app = ctx.ensure_object(ScriptInfo).load_app()

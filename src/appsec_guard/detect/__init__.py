@@ -27,19 +27,47 @@ if TYPE_CHECKING:
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 
-__all__ = ["Detection", "ProbeOptions", "detect"]
+__all__ = ["Detection", "Fact", "ProbeOptions", "detect"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One detector's answer: the value of its fact, the evidence that decided it, and the
+    findings about it (a misread setting, an Agent that could not be asked)."""
+
+    value: Any
+    evidence: Tuple[Evidence, ...] = ()
+    findings: Tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
 class Detection:
     """What the detectors found: the stack, the capabilities the DD_* settings ask for,
-    and findings about the detection itself (an ambiguous framework, a misread setting)."""
+    and findings about the detection itself (an ambiguous framework, a misread setting).
+
+    ``facts`` keeps each detected fact's own answer, so that one fact detected again later
+    (Remote Configuration from a background probe, the framework once it is imported)
+    replaces its value, evidence and findings without detecting the others again."""
 
     stack: Stack
     requested: FrozenSet[str] = frozenset()
     findings: Tuple[Finding, ...] = ()
+    facts: Tuple[Tuple[str, Fact], ...] = ()
+
+    def fact(self, name: str) -> Optional[Fact]:
+        return dict(self.facts).get(name)
+
+    def with_fact(self, name: str, fact: Fact) -> Detection:
+        """This detection with ``name`` ("framework", "remote_config") answered by ``fact``."""
+        old = self.fact(name)
+        dropped = set(old.findings) if old is not None else set()
+        evidence = tuple(e for e in self.stack.evidence if e.fact != name) + fact.evidence
+        findings = tuple(f for f in self.findings if f not in dropped) + fact.findings
+        facts = tuple((n, f) for n, f in self.facts if n != name) + ((name, fact),)
+        stack = self.stack.with_facts(evidence=evidence, **{name: fact.value})
+        return Detection(stack, self.requested, findings, facts)
 
 
 class _Boundary:
@@ -122,6 +150,7 @@ def detect(
         )
         evidence.extend(ev)
 
+    facts: List[Tuple[str, Fact]] = []
     framework: Optional[Framework] = None
     if "framework" in assumed:
         framework = assumed["framework"]
@@ -134,6 +163,7 @@ def detect(
         )
         evidence.extend(ev_fw)
         findings.extend(fw_findings)
+        facts.append(("framework", Fact(framework, tuple(ev_fw), tuple(fw_findings))))
 
     deployment = "host"
     if "deployment" in assumed:
@@ -168,6 +198,7 @@ def detect(
         )
         evidence.extend(ev)
         findings.extend(rc_findings)
+        facts.append(("remote_config", Fact(remote_config, tuple(ev), tuple(rc_findings))))
 
     evidence.extend(
         Evidence(key, "assumed", _show(value)) for key, value in sorted(assumed.items())
@@ -186,6 +217,7 @@ def detect(
         stack=stack,
         requested=settings.requested,
         findings=tuple(boundary.findings + findings),
+        facts=tuple(facts),
     )
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from . import matrix as _matrix
-from .detect import ProbeOptions, detect
+from .detect import Detection, ProbeOptions, detect
 from .judge import judge
 from .matrix import Matrix
-from .model import Evidence, Framework, Report
+from .model import Evidence, Finding, Framework, Report
 
 if TYPE_CHECKING:
     from .assume import Assumptions
@@ -27,6 +27,18 @@ def assess(
     probe: Optional[ProbeOptions] = None,
 ) -> Report:
     """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
+    detection = detect_assuming(environ, assumed, framework_hint, root, probe)
+    return judged(detection, matrix if matrix is not None else _matrix.load(), required, environ)
+
+
+def detect_assuming(
+    environ: Optional[Mapping[str, str]] = None,
+    assumed: Optional[Union[Assumptions, Mapping[str, Any]]] = None,
+    framework_hint: Optional[Framework] = None,
+    root: Path = Path("/"),
+    probe: Optional[ProbeOptions] = None,
+) -> Detection:
+    """Detect every fact not in ``assumed``."""
     facts = assumed if assumed is None or isinstance(assumed, abc.Mapping) else assumed.facts()
     detection = detect(
         environ, assumed=facts, framework_hint=framework_hint, root=root, probe=probe
@@ -42,13 +54,20 @@ def assess(
             for e in detection.stack.evidence
         )
         detection = replace(detection, stack=detection.stack.with_facts(evidence=evidence))
-    report = judge(
-        detection.stack,
-        matrix if matrix is not None else _matrix.load(),
-        requested=detection.requested,
-        required=required,
-    )
-    report = report.with_findings(detection.findings + report.findings)
+    return detection
+
+
+def judged(
+    detection: Detection,
+    matrix: Matrix,
+    required: Iterable[str] = (),
+    environ: Optional[Mapping[str, str]] = None,
+    extra: Iterable[Finding] = (),
+) -> Report:
+    """Judge a detection: the verdicts, then ``extra`` findings (the policy's), the
+    detection's and the judgement's, every text redacted (the one place a report is built)."""
+    report = judge(detection.stack, matrix, requested=detection.requested, required=required)
+    report = report.with_findings(tuple(extra) + detection.findings + report.findings)
     # Reports never hold a secret: a DD_* value quoted in a finding may be a pasted API key.
     from .redaction import redact_report, secret_values
 

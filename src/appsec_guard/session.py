@@ -44,7 +44,7 @@ from .model import Finding, Framework, Report, Severity, Stack, Status
 
 if TYPE_CHECKING:
     from .assume import Assumptions
-    from .detect import ProbeOptions
+    from .detect import Detection, Fact, ProbeOptions
     from .matrix import Matrix
 
 _FRAMEWORK_MODULES = ("django", "flask")
@@ -53,7 +53,6 @@ _Key = Tuple[str, Optional[str], str, str]
 PROBE_MODES = ("sync", "background", "off")
 PROBE_VARIABLE = "APPSEC_GUARD_PROBE"
 _BACKGROUND_DETAIL = "asked in the background (APPSEC_GUARD_PROBE=background)"
-_RemoteConfigAnswer = Tuple[Any, List[Any], List[Finding]]  # detect_remote_config's result
 
 
 class _State:
@@ -67,6 +66,7 @@ class _State:
         # the verdicts of the last summary logged (a run that changes none logs no summary)
         self.summarized: Optional[Tuple[Tuple[str, str, bool], ...]] = None
         self.runs = 0  # guard runs in this process: tests and benchmarks count them
+        self.rejudged = 0  # re-judgements of one fact (a framework import, the probe's answer)
         self.integration: Optional[str] = None
         self.hooks: Set[str] = set()  # frameworks whose import hook is registered
         self.hooked: Set[str] = set()  # frameworks whose import hook has fired
@@ -76,8 +76,11 @@ class _State:
         # run generation: a probe's answer is dropped when a later run superseded its run
         self.generation = 0
         self.probe_in_flight = False  # at most one background probe at a time
-        # the latest run that wanted a probe while one was in flight: (generation, report, args)
-        self.probe_next: Optional[Tuple[int, Report, Dict[str, Any]]] = None
+        # the latest run that wanted a probe while one was in flight
+        self.probe_next: Optional[_ProbeRequest] = None
+        # the last judgement (what a re-judgement starts from) and its environment
+        self.judged: Optional[_Judged] = None
+        self.environ: Optional[Mapping[str, str]] = None
         # the policy arguments of the last run: check(refresh=True) judges with them again
         self.last_args: Dict[str, Any] = {}
 
@@ -169,18 +172,34 @@ def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Fi
     return Report(stack, verdicts, (problem,))
 
 
+class _Judged:
+    """One judgement of the session: the report, the policy it was judged with, and what a
+    later re-judgement starts from (the detection, the matrix, the policy's findings)."""
+
+    def __init__(
+        self,
+        report: Report,
+        policy: _policy.Policy,
+        pending: bool = False,
+        detection: Optional[Detection] = None,
+        matrix: Optional[Matrix] = None,
+        extra: Tuple[Finding, ...] = (),
+    ) -> None:
+        self.report, self.policy, self.pending = report, policy, pending
+        self.detection, self.matrix, self.extra = detection, matrix, extra
+
+
 def _judge(
     pol: _policy.Policy,
     framework_hint: Optional[Framework],
     environ: Optional[Mapping[str, str]],
-    remote_config: Optional[_RemoteConfigAnswer] = None,
     *,
     entry: str = "check",
     assumed: Optional[Assumptions] = None,
     probe: Optional[ProbeOptions] = None,
     matrix: Optional[Matrix] = None,
-) -> Tuple[Report, _policy.Policy, bool]:
-    """The report, the policy, and whether the Agent is still to be asked (background).
+) -> _Judged:
+    """Detect and judge; ``pending`` when the Agent is still to be asked (background).
 
     The command passes its own ``assumed`` facts, ``probe`` options and ``matrix`` (its
     ``--matrix`` flags, which win over ``APPSEC_GUARD_MATRIX``)."""
@@ -197,7 +216,7 @@ def _judge(
         matrix = given if given is not None else _matrix.load()
     except Exception as exc:  # the shipped matrix itself: nothing to judge with
         failure = guard_failure("loading the shipped matrix", exc)
-        return _unknown_report(pol.require, (), failure), pol, False
+        return _Judged(_unknown_report(pol.require, (), failure), pol)
     if pol.matrix and given is None:
         try:
             matrix = _matrix.load([Path(p) for p in pol.matrix])
@@ -215,66 +234,101 @@ def _judge(
                 )
             )
     pol = pol.with_capabilities(matrix.capability_ids)
-    pending = False
+    found = tuple(pol.problems) + tuple(extra)
     try:
         from .detect import ProbeOptions
-        from .guard import assess
+        from .guard import detect_assuming
 
-        facts: Any = assumed
-        if remote_config is not None:
-            facts = {"remote_config": remote_config[0]}
-        report = assess(
-            environ=environ,
-            required=pol.require,
-            matrix=matrix,
-            framework_hint=framework_hint,
-            assumed=facts,
-            probe=probe if probe is not None else ProbeOptions(enabled=mode == "sync"),
-        )
-        if remote_config is not None:
-            report, extra = _with_probe_answer(report, remote_config), extra + remote_config[2]
-        elif mode == "background":
-            report, pending = _probe_deferred(report)
+        options = probe if probe is not None else ProbeOptions(enabled=mode == "sync")
+        detection = detect_assuming(environ, assumed, framework_hint, probe=options)
+        pending = False
+        if mode == "background":
+            detection, pending = _probe_deferred(detection)
+        report = _verdicts(detection, pol, matrix, found, environ, entry)
     except Exception as exc:
         report = _unknown_report(
             pol.require, matrix.capability_ids, guard_failure("detection", exc)
         )
-    findings = pol.problems + tuple(extra) + report.findings
-    kept = tuple(f for f in findings if f.id not in pol.silence)
+        return _Judged(_kept(report, pol, entry), pol)
+    return _Judged(report, pol, pending, detection, matrix, found)
+
+
+def _verdicts(
+    detection: Detection,
+    pol: _policy.Policy,
+    matrix: Matrix,
+    found: Tuple[Finding, ...],
+    environ: Optional[Mapping[str, str]],
+    entry: str,
+) -> Report:
+    from .guard import judged
+
+    report = judged(detection, matrix, pol.require, environ, extra=found)
+    return _kept(report, pol, entry)
+
+
+def _kept(report: Report, pol: _policy.Policy, entry: str) -> Report:
+    """The silenced findings dropped, the remediations worded for ``entry``."""
+    kept = tuple(f for f in report.findings if f.id not in pol.silence)
     report = report.with_findings(kept)
     if any("--assume" in f.remediation for f in kept):  # only the command has --assume
         from .render import worded_for
 
         report = worded_for(entry, report)
-    return report, pol, pending
+    return report
 
 
-def _probe_deferred(report: Report) -> Tuple[Report, bool]:
+def _probe_deferred(detection: Detection) -> Tuple[Detection, bool]:
     """Background mode: the probe was skipped; say so in the evidence. True when the Agent
     is to be asked (not when Remote Configuration is off, or the platform has none)."""
-    from ._frozen import replace
+    from .detect import Fact
     from .model import Evidence
 
-    ev = report.stack.evidence
-    skipped = [e for e in ev if e.fact == "remote_config" and e.source == "probe"]
-    if not skipped:
-        return report, False
+    fact = detection.fact("remote_config")
+    if fact is None or not any(e.source == "probe" for e in fact.evidence):
+        return detection, False
     evidence = tuple(
-        Evidence("remote_config", "probe", _BACKGROUND_DETAIL) if e in skipped else e for e in ev
+        Evidence("remote_config", "probe", _BACKGROUND_DETAIL) if e.source == "probe" else e
+        for e in fact.evidence
     )
-    return replace(report, stack=report.stack.with_facts(evidence=evidence)), True
+    return detection.with_fact("remote_config", Fact(fact.value, evidence, fact.findings)), True
 
 
-def _with_probe_answer(report: Report, answer: _RemoteConfigAnswer) -> Report:
-    """The re-judged report with the probe's own evidence instead of "assumed"."""
-    from ._frozen import replace
+def rejudge(name: str, fact: Fact, *, entry: str, trigger: str) -> Optional[Report]:
+    """Judge again with one fact detected again (``remote_config`` from the background probe,
+    ``framework`` once imported), from the last judgement: nothing else is detected again,
+    and only what changed is logged. None when nothing was judged yet (or in off mode)."""
+    with STATE.lock:
+        last, pol = STATE.judged, STATE.policy
+        if last is None or last.detection is None or last.matrix is None or pol is None:
+            return None
+        if pol.off:
+            return None
+        STATE.rejudged += 1
+        detection = last.detection.with_fact(name, fact)
+        report = _verdicts(detection, pol, last.matrix, last.extra, STATE.environ, entry)
+        STATE.judged = _Judged(report, pol, False, detection, last.matrix, last.extra)
+        STATE.report = report
+        return _emit_changes(report, pol, entry=entry, trigger=trigger)
 
-    evidence = tuple(
-        e
-        for e in report.stack.evidence
-        if not (e.fact == "remote_config" and e.source == "assumed")
-    ) + tuple(answer[1])
-    return replace(report, stack=report.stack.with_facts(evidence=evidence))
+
+def _emit_changes(
+    report: Report, pol: _policy.Policy, *, entry: str, trigger: Optional[str]
+) -> Report:
+    """Log the findings not logged yet in this process (again when a verdict changed), and a
+    summary when something changed or a trigger re-judged. Never raises."""
+    try:
+        if STATE.emitted_pid != os.getpid():
+            STATE.emitted, STATE.summarized = set(), None
+        findings = [f for f in report.findings if _key(f, report) not in STATE.emitted]
+        statuses = tuple((v.capability, v.status.value, v.wanted) for v in report.verdicts)
+        if findings or statuses != STATE.summarized or trigger:
+            report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
+            STATE.summarized = statuses
+        STATE.report = report
+    except Exception:  # pragma: no cover - emit is written not to raise
+        pass
+    return report
 
 
 def _emit_report(
@@ -344,19 +398,17 @@ def run(
     extra_silence: Tuple[str, ...] = (),
     framework_hint: Optional[Framework] = None,
     environ: Optional[Mapping[str, str]] = None,
-    only_new: bool = False,
     trigger: Optional[str] = None,
     force: bool = False,
-    remote_config: Optional[_RemoteConfigAnswer] = None,
 ) -> Optional[Report]:
-    """One guard run. Returns None in off mode (unless ``force``: judge, but log nothing).
+    """One guard run: read the policy, detect, judge, log what was not logged yet, refuse.
+    Returns None in off mode (unless ``force``: judge, but log nothing).
 
     Raises only GuardError (strict mode).
     """
     with STATE.lock:
         STATE.runs += 1
-        if remote_config is None:  # a new run supersedes any probe still in flight
-            STATE.generation += 1
+        STATE.generation += 1  # a new run supersedes any probe still in flight
         generation = STATE.generation
         STATE.last_args = {
             "code": code,
@@ -378,41 +430,23 @@ def run(
         if pol.off and not force:
             STATE.policy = pol
             return None
-        pending = False
         try:
-            report, pol, pending = _judge(pol, framework_hint, environ, remote_config, entry=entry)
+            judged = _judge(pol, framework_hint, environ, entry=entry)
         except Exception as exc:  # pragma: no cover - _judge is written not to raise
-            report = _unknown_report(pol.require, (), guard_failure("the guard", exc))
+            judged = _Judged(_unknown_report(pol.require, (), guard_failure("the guard", exc)), pol)
+        report, pol = judged.report, judged.policy
+        STATE.judged, STATE.environ = judged, environ
         STATE.report, STATE.policy, STATE.pid = report, pol, os.getpid()
         if entry in ("django", "flask", "lambda"):
             STATE.integration = entry
         if pol.off:
             return report
-        try:
-            # Each finding is logged once per process, whichever entry point judged it (an
-            # import in manage.py, its hook, then the Django app): again only when its
-            # verdict changes. A forked child re-logs on its own path (_after_fork_in_child).
-            if STATE.emitted_pid != os.getpid():
-                STATE.emitted, STATE.summarized = set(), None
-            findings = [f for f in report.findings if _key(f, report) not in STATE.emitted]
-            statuses = tuple((v.capability, v.status.value, v.wanted) for v in report.verdicts)
-            if findings or statuses != STATE.summarized or trigger:
-                report = _emit_report(report, pol, findings, entry=entry, trigger=trigger)
-                STATE.summarized = statuses
-            STATE.report = report
-        except Exception:  # pragma: no cover - emit is written not to raise
-            pass
-        if pending:
-            again = {
-                "entry": entry,
-                "code": code,
-                "settings": settings,
-                "settings_label": settings_label,
-                "extra_silence": extra_silence,
-                "framework_hint": framework_hint,
-                "environ": environ,
-            }
-            _start_background_probe(generation, report, again)
+        # Each finding is logged once per process, whichever entry point judged it (an
+        # import in manage.py, its hook, then the Django app): again only when its verdict
+        # changes. A forked child re-logs on its own path (_after_fork_in_child).
+        report = _emit_changes(report, pol, entry=entry, trigger=trigger)
+        if judged.pending:
+            _start_background_probe(generation, report, entry, environ)
         error = refusal(report, pol)
         if error is not None:
             raise error
@@ -435,33 +469,38 @@ def judge_for_command(
         pol = _policy.resolve(code, None, environ)
     except Exception as exc:  # pragma: no cover - resolve is written not to raise
         pol = _policy.Policy(problems=(guard_failure("reading the policy", exc),))
-    report, pol, _ = _judge(
+    judged = _judge(
         pol, None, environ, entry="command", assumed=assumed, probe=probe, matrix=matrix
     )
-    return report, pol
+    return judged.report, judged.policy
 
 
-def _start_background_probe(generation: int, report: Report, again: Dict[str, Any]) -> None:
-    """Ask the Agent in a daemon thread, then run again with its answer (logs what changed).
+_ProbeRequest = Tuple[int, Report, str, Optional[Mapping[str, str]]]
+
+
+def _start_background_probe(
+    generation: int, report: Report, entry: str, environ: Optional[Mapping[str, str]]
+) -> None:
+    """Ask the Agent in a daemon thread, then re-judge with its answer (logs what changed).
 
     At most one probe is in flight: a run that wants one meanwhile is asked for next. An
     answer whose run was superseded by a later run (an integration's, ``check(refresh=True)``)
     is dropped, so it never overwrites the later run's report and policy."""
     with STATE.lock:
         if STATE.probe_in_flight:
-            STATE.probe_next = (generation, report, again)
+            STATE.probe_next = (generation, report, entry, environ)
             return
         STATE.probe_in_flight = True
     pid = os.getpid()
 
-    def ask(request: Tuple[int, Report, Dict[str, Any]]) -> None:
+    def ask(request: _ProbeRequest) -> None:
+        from .detect import Fact
         from .detect.agent import detect_remote_config
 
         while True:
-            gen, asked, args = request
+            gen, asked, asking_entry, env = request
             try:
-                env = args["environ"]
-                answer = detect_remote_config(
+                value, evidence, findings = detect_remote_config(
                     os.environ if env is None else env,
                     Path("/"),
                     deployment=asked.stack.deployment,
@@ -472,12 +511,11 @@ def _start_background_probe(generation: int, report: Report, again: Dict[str, An
                     return
                 with STATE.lock:
                     if STATE.generation == gen:
-                        run(
-                            only_new=True,
+                        rejudge(
+                            "remote_config",
+                            Fact(value, tuple(evidence), tuple(findings)),
+                            entry=asking_entry,
                             trigger="agent probe returned",
-                            force=True,
-                            remote_config=answer,
-                            **args,
                         )
             except Exception:  # strict mode cannot refuse a boot that is over: the log says it
                 pass
@@ -492,7 +530,7 @@ def _start_background_probe(generation: int, report: Report, again: Dict[str, An
     try:
         threading.Thread(
             target=ask,
-            args=((generation, report, again),),
+            args=((generation, report, entry, environ),),
             name="appsec-guard-agent-probe-bg",
             daemon=True,
         ).start()
@@ -529,7 +567,7 @@ def check(refresh: bool = False) -> Report:
         report = STATE.report
         if report is not None and not refresh:
             return report
-        result = run("check", force=True, only_new=refresh, **STATE.last_args)
+        result = run("check", force=True, **STATE.last_args)
     assert result is not None  # force=True always judges
     return result
 
@@ -569,7 +607,9 @@ def _register_hooks() -> None:
 
 
 def _on_framework_import(module: Any) -> None:
-    """wrapt post-import hook: the app imported Django or Flask after ``import appsec_guard``."""
+    """wrapt post-import hook: the app imported Django or Flask after ``import appsec_guard``.
+
+    Only the framework is detected again; the rest of the last judgement stands."""
     name = getattr(module, "__name__", "?")
     with STATE.lock:
         pol = STATE.policy
@@ -583,11 +623,24 @@ def _on_framework_import(module: Any) -> None:
             return
         STATE.hooked.add(name)
         try:
-            run("import", only_new=True, trigger=f"{name} imported")
-        except GuardError:
-            raise  # strict: a capability that fails with this framework stops the boot here
-        except Exception:  # pragma: no cover - run raises only GuardError
-            pass
+            report = rejudge(
+                "framework", _framework_fact(), entry="import", trigger=f"{name} imported"
+            )
+        except Exception:  # pragma: no cover - rejudge is written not to raise
+            return
+        error = None if report is None else refusal(report, pol)
+    if error is not None:
+        raise error  # strict: a capability that fails with this framework stops the boot here
+
+
+def _framework_fact() -> Fact:
+    """The framework detected again (sys.modules and metadata; never imported)."""
+    from .detect import Fact
+    from .detect.distributions import Distributions
+    from .detect.framework import detect_framework
+
+    value, evidence, findings = detect_framework(sys.modules, Distributions.scan())
+    return Fact(value, tuple(evidence), tuple(findings))
 
 
 def reset_for_tests() -> None:

@@ -65,7 +65,7 @@ class Detection:
         dropped = set(old.findings) if old is not None else set()
         evidence = tuple(e for e in self.stack.evidence if e.fact != name) + fact.evidence
         findings = tuple(f for f in self.findings if f not in dropped) + fact.findings
-        facts = tuple((n, f) for n, f in self.facts if n != name) + ((name, fact),)
+        facts = (*((n, f) for n, f in self.facts if n != name), (name, fact))
         stack = self.stack.with_facts(evidence=evidence, **{name: fact.value})
         return Detection(stack, self.requested, findings, facts)
 

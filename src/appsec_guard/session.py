@@ -558,8 +558,10 @@ def wait_for_background_probe(timeout: float = 5.0) -> bool:
 
 
 def check(refresh: bool = False) -> Report:
-    """The report of this process: cached after the first run; ``refresh=True`` runs again,
-    with the policy arguments of the last run (an integration's code policy and settings)."""
+    """The report of this process: cached after the first run. ``refresh=True`` judges again
+    with the last run's policy, detecting again only what changes while a process runs: the
+    web framework (imported since) and Remote Configuration (the Agent asked again, as
+    ``APPSEC_GUARD_PROBE`` says); it logs what changed."""
     report = STATE.report
     if report is not None and not refresh:
         return report
@@ -567,9 +569,55 @@ def check(refresh: bool = False) -> Report:
         report = STATE.report
         if report is not None and not refresh:
             return report
-        result = run("check", force=True, **STATE.last_args)
-    assert result is not None  # force=True always judges
-    return result
+        last = STATE.judged
+        if report is None or last is None or last.detection is None or STATE.policy is None:
+            result = run("check", force=True, **STATE.last_args)
+            assert result is not None  # force=True always judges
+            return result
+        return _refresh(last, STATE.policy)
+
+
+def _refresh(last: _Judged, pol: _policy.Policy) -> Report:
+    from .detect import Fact, ProbeOptions
+    from .detect.agent import detect_remote_config
+    from .model import RemoteConfig
+
+    matrix, detection, found = last.matrix, last.detection, last.extra
+    assert detection is not None and matrix is not None
+    STATE.runs += 1
+    STATE.generation += 1  # supersedes a background probe still in flight
+    mode, _ = probe_mode(STATE.environ)
+    asked = detection.stack.remote_config in (RemoteConfig.ENABLED, RemoteConfig.UNKNOWN)
+    try:
+        detection = detection.with_fact(
+            "framework", _framework_fact(STATE.last_args.get("framework_hint"))
+        )
+        if asked and mode == "sync":  # off, or settings that turn it off: the answer stands
+            env = os.environ if STATE.environ is None else STATE.environ
+            value, evidence, findings = detect_remote_config(
+                env,
+                Path("/"),
+                deployment=detection.stack.deployment,
+                enabled_in_settings=True,
+                options=ProbeOptions(),
+            )
+            detection = detection.with_fact(
+                "remote_config", Fact(value, tuple(evidence), tuple(findings))
+            )
+    except Exception as exc:  # the facts of the last judgement stand
+        found = (*found, guard_failure("detecting again", exc))
+    report = _verdicts(detection, pol, matrix, found, STATE.environ, "check")
+    STATE.judged = _Judged(report, pol, False, detection, matrix, last.extra)
+    STATE.report = report
+    if pol.off:
+        return report
+    report = _emit_changes(report, pol, entry="check", trigger=None)
+    if mode == "background" and asked:
+        _start_background_probe(STATE.generation, report, "check", STATE.environ)
+    error = refusal(report, pol)
+    if error is not None:
+        raise error
+    return report
 
 
 def boot() -> None:
@@ -633,13 +681,13 @@ def _on_framework_import(module: Any) -> None:
         raise error  # strict: a capability that fails with this framework stops the boot here
 
 
-def _framework_fact() -> Fact:
+def _framework_fact(hint: Optional[Framework] = None) -> Fact:
     """The framework detected again (sys.modules and metadata; never imported)."""
     from .detect import Fact
     from .detect.distributions import Distributions
     from .detect.framework import detect_framework
 
-    value, evidence, findings = detect_framework(sys.modules, Distributions.scan())
+    value, evidence, findings = detect_framework(sys.modules, Distributions.scan(), hint)
     return Fact(value, tuple(evidence), tuple(findings))
 
 

@@ -125,7 +125,8 @@ def _diff_side(spec: str) -> Matrix:
 
 
 def _diff_matrix(args: argparse.Namespace) -> int:
-    from .diff import diff, diff_dict, diff_text
+    from .diff import diff, diff_dict
+    from .render import diff_text
 
     old, new = _diff_side(args.old), _diff_side(args.new)
     changes = diff(old, new)
@@ -138,7 +139,8 @@ def _diff_matrix(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from .guard import assess
-    from .plan import plan, plan_text
+    from .plan import plan
+    from .render import plan_text
 
     matrix = _load_matrix(args.matrix)
     required = _split_caps(args.require)

@@ -528,39 +528,3 @@ def _supported_here(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Set[st
 
 
 # --- text ------------------------------------------------------------------------------------
-
-
-def plan_text(p: Plan, matrix: Matrix) -> str:
-    s = p.stack
-    fw = str(s.framework) if s.framework else "no web framework"
-    dd = f"ddtrace {s.ddtrace}" if s.ddtrace else "no ddtrace"
-    lines = [
-        f"Plan for {', '.join(p.required)} on {describe_runtime(s)}, {dd}, {fw}, "
-        f"deployment {s.deployment}, Remote Configuration {s.remote_config.value}",
-    ]
-    if not p.steps and not p.blockers and p.ok:
-        lines.append("Nothing to change: every required capability is supported here.")
-    for i, step in enumerate(p.steps, 1):
-        lines.append(f"  {i}. {step.action}    [{step.change}]")
-        lines.append(f"     why: {step.reason}")
-    if p.steps:
-        verdicts = ", ".join(f"{c} {p.after.verdict(c).status.value}" for c in p.required)
-        word = "Verified by judging" if p.ok else "Judged"
-        lines.append(f"{word} the changed stack again: {verdicts}.")
-    for cap, why in p.unresolved:
-        lines.append(f"Still not supported: {cap}: {why}")
-    if p.blockers:
-        dep = matrix.deployment(s.deployment)
-        lines.append(f"Cannot be satisfied on {dep.name if dep else s.deployment}:")
-        lines += [f"  - {b.capability}: {b.reason}" for b in p.blockers]
-        alt = p.alternative
-        if alt is None:
-            lines.append("  No listed deployment type supports all of them.")
-        else:
-            lines.append("  The only way, a deployment change:")
-            for i, step in enumerate(alt.steps, 1):
-                lines.append(f"    {i}. {step.action}    [{step.change}]")
-            state = "verified" if alt.verified else "NOT verified"
-            verdicts = ", ".join(f"{c} {alt.after.verdict(c).status.value}" for c in alt.required)
-            lines.append(f"  {state} by judging the moved stack again: {verdicts}.")
-    return "\n".join(lines) + "\n"

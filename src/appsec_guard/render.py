@@ -1,5 +1,5 @@
-"""Text for people: reports, the matrix, the refusal of strict mode, remediations worded for
-the entry point that shows them."""
+"""Text for people, in one place: reports, the matrix, plans, matrix diffs, the refusal of strict
+mode, and remediations worded for the entry point that shows them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence
 from .model import Finding, Report, Severity, Status, Verdict, findings_by_severity
 
 if TYPE_CHECKING:
+    from .diff import Change
     from .matrix import Matrix
+    from .plan import Plan
 
 _MARK = {
     Status.SUPPORTED: "ok",
@@ -115,6 +117,57 @@ def matrix_text(matrix: Matrix) -> str:
         lines += [f"  {v}" for k, v in matrix.datastores.items() if k != "source"]
     lines += ["", "Sources"]
     lines += [f"  {s.id}: {s.title} {s.url}".rstrip() for s in matrix.sources]
+    return "\n".join(lines) + "\n"
+
+
+# --- the plan and the matrix diff ------------------------------------------------------------
+
+
+def plan_text(p: Plan, matrix: Matrix) -> str:
+    """The plan: each step and why, the verification, the blockers and the way out."""
+    from .judge import describe_runtime
+
+    s = p.stack
+    fw = str(s.framework) if s.framework else "no web framework"
+    dd = f"ddtrace {s.ddtrace}" if s.ddtrace else "no ddtrace"
+    lines = [
+        f"Plan for {', '.join(p.required)} on {describe_runtime(s)}, {dd}, {fw}, "
+        f"deployment {s.deployment}, Remote Configuration {s.remote_config.value}",
+    ]
+    if not p.steps and not p.blockers and p.ok:
+        lines.append("Nothing to change: every required capability is supported here.")
+    for i, step in enumerate(p.steps, 1):
+        lines.append(f"  {i}. {step.action}    [{step.change}]")
+        lines.append(f"     why: {step.reason}")
+    if p.steps:
+        verdicts = ", ".join(f"{c} {p.after.verdict(c).status.value}" for c in p.required)
+        word = "Verified by judging" if p.ok else "Judged"
+        lines.append(f"{word} the changed stack again: {verdicts}.")
+    for cap, why in p.unresolved:
+        lines.append(f"Still not supported: {cap}: {why}")
+    if p.blockers:
+        dep = matrix.deployment(s.deployment)
+        lines.append(f"Cannot be satisfied on {dep.name if dep else s.deployment}:")
+        lines += [f"  - {b.capability}: {b.reason}" for b in p.blockers]
+        alt = p.alternative
+        if alt is None:
+            lines.append("  No listed deployment type supports all of them.")
+        else:
+            lines.append("  The only way, a deployment change:")
+            for i, step in enumerate(alt.steps, 1):
+                lines.append(f"    {i}. {step.action}    [{step.change}]")
+            state = "verified" if alt.verified else "NOT verified"
+            verdicts = ", ".join(f"{c} {alt.after.verdict(c).status.value}" for c in alt.required)
+            lines.append(f"  {state} by judging the moved stack again: {verdicts}.")
+    return "\n".join(lines) + "\n"
+
+
+def diff_text(changes: Sequence[Change], old_label: str, new_label: str) -> str:
+    """The changes between two matrices, in release-note words."""
+    if not changes:
+        return f"no changes between {old_label} and {new_label}\n"
+    lines = [f"{len(changes)} change(s) from {old_label} to {new_label}:"]
+    lines += [f"- {c.text}" for c in changes]
     return "\n".join(lines) + "\n"
 
 

@@ -113,7 +113,7 @@ def _key(f: Finding, report: Report) -> _Key:
     return (f.id, f.capability, f.message, status)
 
 
-def _framework_version(name: str) -> Framework:
+def framework_version(name: str) -> Framework:
     """The running framework as an integration knows it (read from metadata, not imported)."""
     try:
         from packaging.version import Version

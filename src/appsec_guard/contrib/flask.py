@@ -60,7 +60,7 @@ class AppSecGuard:
             "code": self.policy,
             "settings": self.settings,
             "settings_label": "app.config",
-            "framework_hint": session._framework_version("flask"),
+            "framework_hint": session.framework_version("flask"),
         }
 
 
@@ -97,7 +97,7 @@ def _app_report(app: Flask) -> Report:
         args = (
             guard._run_args()
             if guard is not None
-            else {"framework_hint": session._framework_version("flask")}
+            else {"framework_hint": session.framework_version("flask")}
         )
         report = session.run("flask", force=True, **args)
     assert report is not None

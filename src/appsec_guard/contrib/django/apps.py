@@ -37,7 +37,7 @@ class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
                 settings=conf,
                 settings_label="settings.APPSEC_GUARD",
                 extra_silence=django_silenced,
-                framework_hint=session._framework_version("django"),
+                framework_hint=session.framework_version("django"),
             )
         except GuardError as exc:
             raise ImproperlyConfigured(str(exc)) from exc

@@ -54,7 +54,7 @@ def test_a_dumped_matrix_validates() -> None:
                     "ddtrace": ">=2",
                 }
             ],
-        },  # fmt: skip
+        },
         {"schema_version": 1, "colours": {}},
         {"schema_version": 2},
     ],

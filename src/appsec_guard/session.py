@@ -1,21 +1,28 @@
-"""The guard's state in this process: one run at boot, a cached report, fork and thread safety.
+"""The guard's session in this process: one owner of its life, whichever entry points run.
 
-Every entry point (``import appsec_guard``, the Django app, the Flask extension, the Lambda
-wrapper, :func:`appsec_guard.check`) calls :func:`run`, which reads the policy, detects,
-judges, logs and, in strict mode, raises :class:`GuardError`. Nothing else can leave it: an
-internal error becomes a finding (``AG900``/``AG901``).
+The session (``STATE``) holds the policy with where each value came from, the matrix, the
+last detection, the report, and what was already logged.
 
-- Threads: one re-entrant lock around a run; :func:`check` returns the cached report.
-- Fork: the pid of the run is recorded; a forked child (a gunicorn worker of a preloaded
-  master) inherits the report and does not log it again unless
-  ``APPSEC_GUARD_LOG_IN_CHILDREN=true``. The lock is re-created in the child.
-- Later framework imports: wrapt post-import hooks for Django and Flask re-judge once the
-  framework is imported and log only the findings that changed.
-- The Agent probe (``APPSEC_GUARD_PROBE``): ``sync`` (default) asks the Agent within its
-  deadline during the run; ``background`` judges Remote Configuration ``unknown`` at boot,
-  asks the Agent in a daemon thread, then re-judges and logs what changed (with the
-  summary's ``trigger="agent probe returned"``); ``off`` never asks. At most one background
-  probe is in flight, and an answer whose run a later run superseded is dropped.
+- :func:`run` (``import appsec_guard``, the Django app, the Flask extension, the Lambda
+  wrappers) reads the policy, detects, judges, logs what this process has not logged yet
+  and, in strict mode, raises :class:`GuardError`. Nothing else can leave it: an internal
+  error becomes a finding (``AG900``/``AG901``).
+- :func:`rejudge` starts from the last detection with one fact detected again: the Agent's
+  answer (``APPSEC_GUARD_PROBE=background``), the framework once imported (wrapt post-import
+  hooks for Django and Flask); :func:`check` with ``refresh=True`` detects both again. No
+  other fact is detected again, and only what changed is logged.
+- :func:`judge_for_command` gives the command the judgement the boot would make (the same
+  policy, matrix layers, findings and silencing), without logging or keeping state.
+- Logged once: a finding is logged once per process, again only when its verdict changes;
+  a summary when something changed or a trigger re-judged.
+- Threads: one re-entrant lock; :func:`check` returns the cached report.
+- Fork: a forked child (a gunicorn worker of a preloaded master) inherits the report and
+  does not log it again unless ``APPSEC_GUARD_LOG_IN_CHILDREN=true``; its lock is new.
+- The Agent probe: ``sync`` (default) asks within its deadline during the run;
+  ``background`` judges Remote Configuration ``unknown`` at boot, asks in a daemon thread,
+  then re-judges (summary ``trigger="agent probe returned"``); ``off`` never asks. At most
+  one background probe is in flight, and an answer whose run a later run superseded is
+  dropped.
 """
 
 from __future__ import annotations

@@ -55,12 +55,11 @@ def _check(args: argparse.Namespace) -> int:
     report, policy = judge_for_command(
         require=required, assumed=parse_assumptions(args.assume), probe=probe, matrix=matrix
     )
-    from .redaction import redact, redact_text
-
+    # the report was redacted where it was built (appsec_guard.guard.judged)
     if args.format == "json":
-        sys.stdout.write(json.dumps(redact(report.to_dict()), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
-        sys.stdout.write(redact_text(report_text(report, verbose=args.verbose)))
+        sys.stdout.write(report_text(report, verbose=args.verbose))
     # The boot in strict mode would refuse (APPSEC_GUARD_FAIL_CLOSED: an unknown, a beta, a
     # broken policy or matrix too): the command fails as the boot would.
     refused = policy.strict and refusal(report, policy) is not None

@@ -62,7 +62,11 @@ PROBE_VARIABLE = "APPSEC_GUARD_PROBE"
 _BACKGROUND_DETAIL = "asked in the background (APPSEC_GUARD_PROBE=background)"
 
 
-class _State:
+class Session:
+    """The guard's life in this process (one object, ``STATE``): the policy and where each
+    value came from, the last judgement (detection, matrix, report), what was logged, and
+    the machinery around them (lock, fork, hooks, background probe)."""
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.report: Optional[Report] = None
@@ -92,7 +96,7 @@ class _State:
         self.last_args: Dict[str, Any] = {}
 
 
-STATE = _State()
+STATE = Session()
 
 
 def _after_fork_in_child() -> None:
@@ -701,4 +705,4 @@ def _framework_fact(hint: Optional[Framework] = None) -> Fact:
 def reset_for_tests() -> None:
     """Forget everything (tests only)."""
     global STATE
-    STATE = _State()
+    STATE = Session()

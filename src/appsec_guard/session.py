@@ -505,13 +505,12 @@ def _start_background_probe(
     pid = os.getpid()
 
     def ask(request: _ProbeRequest) -> None:
-        from .detect import Fact
         from .detect.agent import detect_remote_config
 
         while True:
             gen, asked, asking_entry, env = request
             try:
-                value, evidence, findings = detect_remote_config(
+                answer = detect_remote_config(
                     os.environ if env is None else env,
                     Path("/"),
                     deployment=asked.stack.deployment,
@@ -524,7 +523,7 @@ def _start_background_probe(
                     if STATE.generation == gen:
                         rejudge(
                             "remote_config",
-                            Fact(value, tuple(evidence), tuple(findings)),
+                            answer,
                             entry=asking_entry,
                             trigger="agent probe returned",
                         )
@@ -589,7 +588,7 @@ def check(refresh: bool = False) -> Report:
 
 
 def _refresh(last: _Judged, pol: _policy.Policy) -> Report:
-    from .detect import Fact, ProbeOptions
+    from .detect import ProbeOptions
     from .detect.agent import detect_remote_config
     from .model import RemoteConfig
 
@@ -605,16 +604,14 @@ def _refresh(last: _Judged, pol: _policy.Policy) -> Report:
         )
         if asked and mode == "sync":  # off, or settings that turn it off: the answer stands
             env = os.environ if STATE.environ is None else STATE.environ
-            value, evidence, findings = detect_remote_config(
+            answer = detect_remote_config(
                 env,
                 Path("/"),
                 deployment=detection.stack.deployment,
                 enabled_in_settings=True,
                 options=ProbeOptions(),
             )
-            detection = detection.with_fact(
-                "remote_config", Fact(value, tuple(evidence), tuple(findings))
-            )
+            detection = detection.with_fact("remote_config", answer)
     except Exception as exc:  # the facts of the last judgement stand
         found = (*found, guard_failure("detecting again", exc))
     report = _verdicts(detection, pol, matrix, found, STATE.environ, "check")
@@ -694,12 +691,10 @@ def _on_framework_import(module: Any) -> None:
 
 def _framework_fact(hint: Optional[Framework] = None) -> Fact:
     """The framework detected again (sys.modules and metadata; never imported)."""
-    from .detect import Fact
     from .detect.distributions import Distributions
     from .detect.framework import detect_framework
 
-    value, evidence, findings = detect_framework(sys.modules, Distributions.scan(), hint)
-    return Fact(value, tuple(evidence), tuple(findings))
+    return detect_framework(sys.modules, Distributions.scan(), hint)
 
 
 def reset_for_tests() -> None:

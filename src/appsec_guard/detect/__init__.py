@@ -18,6 +18,7 @@ from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severit
 from .agent import ProbeOptions, detect_remote_config
 from .deployment import detect_deployment
 from .distributions import Distributions
+from .fact import Fact
 from .framework import detect_framework
 from .runtime import detect_runtime
 from .settings import Settings, read_settings
@@ -30,16 +31,6 @@ else:  # the same frozen classes, defined without exec (see _frozen.py)
 __all__ = ["Detection", "Fact", "ProbeOptions", "detect"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One detector's answer: the value of its fact, the evidence that decided it, and the
-    findings about it (a misread setting, an Agent that could not be asked)."""
-
-    value: Any
-    evidence: Tuple[Evidence, ...] = ()
-    findings: Tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,11 +113,10 @@ def detect(
     evidence: List[Evidence] = []
     findings: List[Finding] = []
     no_ev: List[Evidence] = []
-    no_findings: List[Finding] = []
     no_version: Optional[Version] = None
-    no_framework: Optional[Framework] = None
 
-    detected_rt, ev = boundary.run("runtime", (_unknown_runtime(), no_ev), detect_runtime)
+    rt_fact = boundary.run("runtime", Fact(_unknown_runtime()), detect_runtime)
+    detected_rt, ev = rt_fact.value, rt_fact.evidence
     runtime = Runtime(
         implementation=assumed.get("implementation", detected_rt.implementation),
         version=assumed.get("python", detected_rt.version),
@@ -145,10 +135,10 @@ def detect(
         ddtrace = assumed["ddtrace"]
     elif dists is not None:
         found = dists
-        ddtrace, ddtrace_version_unknown, ev = boundary.run(
+        ddtrace, ddtrace_version_unknown, dd_ev = boundary.run(
             "ddtrace", (no_version, False, no_ev), lambda: _ddtrace(found)
         )
-        evidence.extend(ev)
+        evidence.extend(dd_ev)
 
     facts: List[Tuple[str, Fact]] = []
     framework: Optional[Framework] = None
@@ -156,23 +146,21 @@ def detect(
         framework = assumed["framework"]
     elif dists is not None:
         found = dists
-        framework, ev_fw, fw_findings = boundary.run(
-            "framework",
-            (no_framework, no_ev, no_findings),
-            lambda: detect_framework(mods, found, framework_hint),
+        fw_fact = boundary.run(
+            "framework", Fact(None), lambda: detect_framework(mods, found, framework_hint)
         )
-        evidence.extend(ev_fw)
-        findings.extend(fw_findings)
-        facts.append(("framework", Fact(framework, tuple(ev_fw), tuple(fw_findings))))
+        framework = fw_fact.value
+        evidence.extend(fw_fact.evidence)
+        findings.extend(fw_fact.findings)
+        facts.append(("framework", fw_fact))
 
     deployment = "host"
     if "deployment" in assumed:
         deployment = assumed["deployment"]
     else:
-        deployment, ev = boundary.run(
-            "deployment", ("host", no_ev), lambda: detect_deployment(env, root)
-        )
-        evidence.extend(ev)
+        dep_fact = boundary.run("deployment", Fact("host"), lambda: detect_deployment(env, root))
+        deployment = dep_fact.value
+        evidence.extend(dep_fact.evidence)
 
     settings = boundary.run(
         "settings", Settings(frozenset(), True), lambda: read_settings(env, ddtrace)
@@ -185,9 +173,9 @@ def detect(
         remote_config = assumed["remote_config"]
     else:
         dep = deployment
-        remote_config, ev, rc_findings = boundary.run(
+        rc_fact = boundary.run(
             "remote_config",
-            (RemoteConfig.UNKNOWN, no_ev, no_findings),
+            Fact(RemoteConfig.UNKNOWN),
             lambda: detect_remote_config(
                 env,
                 root,
@@ -196,9 +184,10 @@ def detect(
                 options=options,
             ),
         )
-        evidence.extend(ev)
-        findings.extend(rc_findings)
-        facts.append(("remote_config", Fact(remote_config, tuple(ev), tuple(rc_findings))))
+        remote_config = rc_fact.value
+        evidence.extend(rc_fact.evidence)
+        findings.extend(rc_fact.findings)
+        facts.append(("remote_config", rc_fact))
 
     evidence.extend(
         Evidence(key, "assumed", _show(value)) for key, value in sorted(assumed.items())

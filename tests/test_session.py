@@ -72,3 +72,20 @@ def test_the_environment_named_when_it_set_strict(matrix: Matrix) -> None:
     assert text is not None
     assert "refused to boot (APPSEC_GUARD_MODE=strict)" in text
     assert "set APPSEC_GUARD_MODE=warn to log instead of refusing" in text
+
+
+# Issue 13, case 4: a remediation is worded for the entry point that shows it.
+@pytest.mark.parametrize("entry", ["import", "django", "flask", "lambda", "check"])
+def test_remediations_name_the_command_only_in_the_command(matrix: Matrix, entry: str) -> None:
+    from appsec_guard.model import RemoteConfig
+    from appsec_guard.render import worded_for
+
+    report = judge(
+        make_stack(remote_config=RemoteConfig.UNKNOWN), matrix, required=["threat_protection"]
+    )
+    (ag502,) = [f for f in report.findings if f.id == "AG502"]
+    assert "--assume remote_config=enabled" in ag502.remediation  # the command's words
+    assert worded_for("command", report) == report
+    (worded,) = [f for f in worded_for(entry, report).findings if f.id == "AG502"]
+    assert "--assume" not in worded.remediation
+    assert worded.remediation.startswith("make the Agent reachable at boot")

@@ -158,3 +158,20 @@ def test_each_finding_is_logged_once_with_the_import_and_the_app():
     assert ids.count("AG500") == 1, ids
     assert len(ids) == len(set(ids)), ids
     assert "(AG500)" in res.stderr  # the system check still lists it
+
+
+# Issue 13, case 4: Django's checks word the remediation for Django (no --assume there).
+def test_remote_configuration_unknown_is_worded_for_django():
+    from tests.helpers.agent import refused_port
+
+    res = manage(
+        "check",
+        DD_APPSEC_ENABLED="true",
+        DD_TRACE_AGENT_URL=f"http://127.0.0.1:{refused_port()}",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "(AG502)" in res.stderr
+    assert "make the Agent reachable at boot" in res.stderr
+    assert "--assume" not in res.stderr
+    (ag502,) = [e for e in guard_events(res.stdout) if e.get("finding_id") == "AG502"]
+    assert "--assume" not in ag502["remediation"]

@@ -52,8 +52,9 @@ def check(refresh: bool = False) -> Report:
     """The guard's report for this process.
 
     The first call (or the run of ``import appsec_guard``) detects and judges; later calls
-    return the same report. ``refresh=True`` runs again and logs only what changed. In off
-    mode it still judges (it was asked to) but logs nothing and never raises.
+    return the same report. ``refresh=True`` judges again, detecting again the web framework
+    and Remote Configuration, and logs only what changed. In off mode it still judges (it was
+    asked to) but logs nothing and never raises.
     Raises GuardError in strict mode when a requested or required capability is unsupported.
     """
     from .session import check as _check

@@ -175,8 +175,10 @@ def diff_text(changes: Sequence[Change], old_label: str, new_label: str) -> str:
 
 #: the entry points of the guard (the ``entry`` of log events); only the command has --assume
 ENTRIES = ("command", "import", "django", "flask", "lambda", "check", "fork")
-_ASSUME_CLAUSE = re.compile(r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*")
-_ONLY_ASSUME = re.compile(r"^state it:? --assume [^\s,;]*$")
+# (patterns, compiled by re's own cache when first used: not on the boot path of an app whose
+# findings name no --assume)
+_ASSUME_CLAUSE = r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*"
+_ONLY_ASSUME = r"^state it:? --assume [^\s,;]*$"
 #: AG305 (which framework serves the app) as each entry point can act on it
 _WHICH_FRAMEWORK = {
     "import": "import appsec_guard after the framework that serves the app, or use its "
@@ -200,9 +202,9 @@ def remediation_for(entry: str, finding: Finding) -> str:
         )
     if finding.id == "AG900":
         return "report this to appsec-guard's maintainers; the fact it decides is judged unknown"
-    if _ONLY_ASSUME.match(text):
+    if re.match(_ONLY_ASSUME, text):
         return "reinstall it so that its metadata has a version"
-    return _ASSUME_CLAUSE.sub("", text)
+    return re.sub(_ASSUME_CLAUSE, "", text)
 
 
 def worded_for(entry: str, report: Report) -> Report:

@@ -66,7 +66,13 @@ def judged(
 ) -> Report:
     """Judge a detection: the verdicts, then ``extra`` findings (the policy's), the
     detection's and the judgement's, every text redacted (the one place a report is built)."""
-    report = judge(detection.stack, matrix, requested=detection.requested, required=required)
+    report = judge(
+        detection.stack,
+        matrix,
+        requested=detection.requested,
+        required=required,
+        settings=detection.settings,
+    )
     report = report.with_findings(tuple(extra) + detection.findings + report.findings)
     # Reports never hold a secret: a DD_* value quoted in a finding may be a pasted API key.
     from .redaction import redact_report, secret_values

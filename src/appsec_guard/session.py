@@ -47,7 +47,7 @@ from typing import (
 
 from . import policy as _policy
 from .errors import GuardError
-from .model import Finding, Framework, Report, Severity, Stack, Status
+from .model import Active, Finding, Framework, Report, Severity, Stack, Status, Verdict
 
 if TYPE_CHECKING:
     from .assume import Assumptions
@@ -174,7 +174,7 @@ def guard_failure(source: str, exc: BaseException) -> Finding:
 def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Finding) -> Report:
     from packaging.version import Version
 
-    from .model import Runtime, Verdict
+    from .model import Runtime
 
     stack = Stack(Runtime("unknown", Version("0"), "unknown", "unknown"), None, None)
     verdicts = tuple(
@@ -367,20 +367,37 @@ def _emit_report(
     return report
 
 
-def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
-    """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
-    if not pol.strict:
-        return None
+_ACTIVATION_IDS = {"AG610": Active.OFF, "AG611": Active.REMOTE, "AG612": Active.UNKNOWN}
+
+
+def _refuses(v: Verdict, findings: List[Finding], pol: _policy.Policy) -> bool:
+    """Whether strict mode refuses for this wanted capability: the stack cannot run it, or the
+    settings leave it off (with fail_closed also unknown, beta, or left to Remote
+    Configuration), each only while a finding that says so is not silenced."""
+    stack = [f for f in findings if f.id not in _ACTIVATION_IDS]
+    states = {_ACTIVATION_IDS[f.id] for f in findings if f.id in _ACTIVATION_IDS}
     refuse = (
         (Status.UNSUPPORTED, Status.UNKNOWN, Status.BETA)
         if pol.fail_closed
         else (Status.UNSUPPORTED,)
     )
-    with_findings = {f.capability for f in report.findings if f.capability}
+    if v.status in refuse and stack:
+        return True
+    if v.active is Active.OFF and Active.OFF in states:
+        return True
+    return pol.fail_closed and v.active in states and v.active in (Active.REMOTE, Active.UNKNOWN)
+
+
+def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
+    """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
+    if not pol.strict:
+        return None
+    by_cap: Dict[str, List[Finding]] = {}
+    for f in report.findings:
+        if f.capability:
+            by_cap.setdefault(f.capability, []).append(f)
     failing = [
-        v
-        for v in report.verdicts
-        if v.wanted and v.status in refuse and v.capability in with_findings
+        v for v in report.verdicts if v.wanted and _refuses(v, by_cap.get(v.capability, []), pol)
     ]
     own = [f for f in report.findings if f.id in _GUARD_FAILURES] if pol.fail_closed else []
     if not failing and not own:

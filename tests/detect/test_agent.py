@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -217,3 +218,13 @@ def test_probe_turned_off(tmp_path: Path) -> None:
         status, evidence, _ = fact.value, list(fact.evidence), list(fact.findings)
     assert status is RemoteConfig.UNKNOWN
     assert evidence[0].detail == "turned off"
+
+
+@pytest.mark.parametrize("endpoint", ["/v0.7/config", "v0.7/config"])
+def test_remote_config_endpoint_with_or_without_its_slash(endpoint: str) -> None:
+    # ddtrace 4.16.0: ddtrace/internal/remoteconfig/worker.py accepts both spellings
+    raw = b"HTTP/1.0 200 OK\r\n\r\n" + json.dumps({"endpoints": [endpoint]}).encode()
+    assert interpret(raw).status is RemoteConfig.ENABLED
+    assert interpret(b'HTTP/1.0 200 OK\r\n\r\n{"endpoints": ["v0.7/configs"]}').status is (
+        RemoteConfig.UNAVAILABLE
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optio
 
 from packaging.version import Version
 
+from ..activation import Settings as ActivationSettings
 from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
 from .agent import ProbeOptions, detect_remote_config
 from .deployment import detect_deployment
@@ -21,7 +22,7 @@ from .distributions import Distributions
 from .fact import Fact
 from .framework import detect_framework
 from .runtime import detect_runtime
-from .settings import Settings, read_settings
+from .settings import Settings, read_disk, read_settings
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
@@ -45,6 +46,8 @@ class Detection:
     stack: Stack
     requested: FrozenSet[str] = frozenset()
     findings: Tuple[Finding, ...] = ()
+    #: the ddtrace settings, for what ddtrace will switch on (None: unknown)
+    settings: Optional[ActivationSettings] = None
     facts: Tuple[Tuple[str, Fact], ...] = ()
 
     def fact(self, name: str) -> Optional[Fact]:
@@ -58,7 +61,7 @@ class Detection:
         findings = tuple(f for f in self.findings if f not in dropped) + fact.findings
         facts = (*((n, f) for n, f in self.facts if n != name), (name, fact))
         stack = self.stack.with_facts(evidence=evidence, **{name: fact.value})
-        return Detection(stack, self.requested, findings, facts)
+        return Detection(stack, self.requested, findings, self.settings, facts)
 
 
 class _Boundary:
@@ -167,6 +170,16 @@ def detect(
     )
     evidence.extend(settings.evidence)
     findings.extend(settings.findings)
+    no_disk: Tuple[Tuple[str, ...], FrozenSet[str], List[Evidence]] = ((), frozenset(), [])
+    stable, unreadable, disk_ev = boundary.run(
+        "settings files", no_disk, lambda: read_disk(env, root, runtime.os)
+    )
+    evidence.extend(disk_ev)
+    view: Optional[ActivationSettings] = boundary.run(
+        "settings",
+        None,
+        lambda: ActivationSettings.of(env, stable_config=stable, unreadable=unreadable),
+    )
 
     remote_config = RemoteConfig.UNKNOWN
     if "remote_config" in assumed:
@@ -206,6 +219,7 @@ def detect(
         stack=stack,
         requested=settings.requested,
         findings=tuple(boundary.findings + findings),
+        settings=view,
         facts=tuple(facts),
     )
 

@@ -4,6 +4,7 @@ judging the changed stack again."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -219,3 +220,22 @@ def judge_status(s: Stack, cap: str) -> Status:
     from appsec_guard.judge import judge
 
     return judge(s, m.load(), required=[cap]).verdict(cap).status
+
+
+# Issue 13, cases 1 and 6: plan reads the policy check reads (flags winning), one answer.
+def test_plan_reads_the_environment_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layer = str(Path(__file__).resolve().parent / "projects" / "api_security_needs_99.json")
+    monkeypatch.setenv("APPSEC_GUARD_MATRIX", layer)
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "api_security")
+    main(["plan", "--format", "json", "--assume", "ddtrace=2.6.0"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["required"] == ["api_security"]
+    assert doc["after"] == {"api_security": "unsupported"}  # the layer's minimum, as check says
+    # --require wins over APPSEC_GUARD_REQUIRE
+    main(["plan", "--format", "json", "--assume", "ddtrace=2.6.0", "--require", "sca"])
+    assert json.loads(capsys.readouterr().out)["required"] == ["sca"]
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "teleport")
+    assert main(["plan", "--assume", "ddtrace=2.6.0"]) == 2
+    assert "APPSEC_GUARD_REQUIRE 'teleport' is not a capability" in capsys.readouterr().err

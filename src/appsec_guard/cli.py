@@ -139,16 +139,22 @@ def _diff_matrix(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     from .guard import assess
     from .plan import plan
+    from .policy import resolve
     from .render import plan_text
 
-    matrix = _load_matrix(args.matrix)
-    required = _split_caps(args.require)
+    # The same policy as check (and the app's boot): the flags win over APPSEC_GUARD_REQUIRE
+    # and APPSEC_GUARD_MATRIX, so that plan and check answer for one matrix.
+    flags = _split_caps(args.require)
+    pol = resolve({"require": flags} if flags else {}, None, None)
+    where = "--require" if flags else pol.origin("require")
+    required = flags or sorted(pol.require)
     if not required:
         raise UsageError("--require needs at least one capability")
+    matrix = _load_matrix(args.matrix or pol.matrix)
     unknown = [c for c in required if c not in matrix.capability_ids]
     if unknown:
         raise UsageError(
-            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
+            f"{where} {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
         )
     report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
     result = plan(report.stack, matrix, required)

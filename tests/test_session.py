@@ -89,3 +89,43 @@ def test_remediations_name_the_command_only_in_the_command(matrix: Matrix, entry
     (worded,) = [f for f in worded_for(entry, report).findings if f.id == "AG502"]
     assert "--assume" not in worded.remediation
     assert worded.remediation.startswith("make the Agent reachable at boot")
+
+
+# The session re-judges from the facts that changed: check(refresh=True) detects again the
+# framework and Remote Configuration only, and keeps the rest of the last detection.
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> Any:
+    import os
+
+    from appsec_guard import session
+    from tests.helpers.env import is_machine_setting
+
+    for name in list(os.environ):
+        if is_machine_setting(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("APPSEC_GUARD_PROBE", "off")
+    session.reset_for_tests()
+    yield session
+    session.reset_for_tests()
+
+
+def test_refresh_detects_again_only_what_changes_in_a_process(
+    fresh: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from appsec_guard.model import Framework
+
+    for name in ("flask", "django"):  # not imported: no framework runs
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    first = fresh.run("import")
+    assert first is not None and first.stack.framework is None
+    deployment = first.stack.deployment
+    # a deployment marker appearing later is not a fact of this process: not detected again
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "late")
+    monkeypatch.setitem(sys.modules, "flask", object())  # the app imported Flask since
+    again = fresh.check(refresh=True)
+    assert again.stack.deployment == deployment
+    assert again.stack.framework is not None and again.stack.framework.name == "flask"
+    assert isinstance(again.stack.framework, Framework)
+    assert fresh.STATE.runs == 2 and fresh.STATE.rejudged == 0

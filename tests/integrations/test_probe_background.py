@@ -164,3 +164,31 @@ def test_a_superseded_probe_answer_is_dropped_and_one_probe_is_in_flight(
     assert session.STATE.integration == "flask"
     assert report.stack.remote_config.value == "enabled"
     assert len(conns) == 2  # the integration's run asked the Agent after the boot's probe
+
+
+# Issue 13: the probe's answer re-judges the last detection (one fact replaced), not a new
+# run with the answer passed back in as an assumption.
+def test_the_answer_replaces_one_fact_with_its_own_evidence(site: Path) -> None:
+    code = (
+        SETUP
+        + WAIT.format(10)
+        + "; import json; r = appsec_guard.check(); print(json.dumps({'runs': session.STATE.runs,"
+        " 'rejudged': session.STATE.rejudged, 'evidence': [e.to_dict() for e in r.stack.evidence"
+        " if e.fact == 'remote_config']}))"
+    )
+    with answering_server(ANSWER) as port:
+        env = child_env(
+            {
+                "APPSEC_GUARD_PROBE": "background",
+                "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{port}",
+                "DD_APPSEC_ENABLED": "true",
+            },
+            site,
+        )
+        res = run_py(["-c", code], env)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (doc["runs"], doc["rejudged"]) == (1, 1)
+    (evidence,) = doc["evidence"]  # the probe's own, no "assumed" left over
+    assert evidence["source"].startswith("probe:GET http://127.0.0.1:")
+    assert "/v0.7/config" in evidence["detail"]

@@ -10,11 +10,13 @@
 
 This module lives outside the ``appsec_guard`` package on purpose: loading it imports nothing
 of the guard, so a test run where nobody asks for it neither runs the guard nor changes what
-``import appsec_guard`` does later (it still runs the guard once for the process).
+``import appsec_guard`` does later (it still runs the guard once for the process). When asked,
+it imports the package as the integrations do, without the import-time run.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional
 
 import pytest
@@ -51,11 +53,19 @@ def _required(config: pytest.Config) -> List[str]:
     return caps
 
 
+def _import_quietly() -> None:
+    """Import the package the way the integrations do, through ``appsec_guard.contrib``: that
+    import does not run the guard (a plain ``import appsec_guard`` or any other submodule
+    would, and in strict mode would refuse right there). The plugin judges on its own; the
+    report fixture runs the guard for the process through ``appsec_guard.check()``."""
+    import appsec_guard.contrib  # noqa: F401
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     caps = _required(session.config)
     if not caps:
         return  # not asked: the guard does not run
-    # Submodule imports: they do not trigger the import-time run of `import appsec_guard`.
+    _import_quietly()
     from appsec_guard.guard import assess
     from appsec_guard.matrix import load
     from appsec_guard.model import Status
@@ -90,16 +100,18 @@ def pytest_report_header(config: pytest.Config) -> Optional[str]:
 @pytest.fixture(scope="session")
 def appsec_guard_report() -> Report:
     """The guard's report for this test process, as ``appsec_guard.check()`` gives it."""
-    from appsec_guard.errors import GuardError
-
     try:
         import appsec_guard  # runs the guard once for the process, if nothing has yet
 
         return appsec_guard.check()
-    except GuardError as exc:  # strict mode refused: the report says why
-        if exc.report is None:
+    except Exception as exc:
+        # Strict mode refused, at the import or in check(): the report says why. Any import
+        # of the package runs the guard, so GuardError is known only once it was raised.
+        errors = sys.modules.get("appsec_guard.errors")
+        if errors is None or not isinstance(exc, errors.GuardError) or exc.report is None:
             raise
-        return exc.report
+        refused: Report = exc.report
+        return refused
 
 
 @pytest.fixture
@@ -107,6 +119,7 @@ def appsec_guard_what_if() -> Callable[..., Report]:
     """Judge a stack that is not this one: ``appsec_guard_what_if(ddtrace="1.18.3",
     deployment="lambda", request=["sca"], require=["threat_protection"])``; the other
     keywords are those of ``appsec_guard.testing.make_stack``."""
+    _import_quietly()
     from appsec_guard.judge import judge
     from appsec_guard.matrix import load
     from appsec_guard.testing import make_stack

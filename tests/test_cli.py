@@ -157,3 +157,82 @@ def test_detects_this_interpreter_without_assumptions(capsys: pytest.CaptureFixt
     assert py["version"].startswith(f"{sys.version_info[0]}.{sys.version_info[1]}.")
     assert py["implementation"] == sys.implementation.name
     assert any(e["fact"] == "python" for e in doc["stack"]["evidence"])
+
+
+# Issue 13, case 1: the command judges what the app's boot judges in the same environment
+# (APPSEC_GUARD_*), with its own flags winning over the environment.
+LAYER_99 = str(Path(__file__).resolve().parent / "projects" / "api_security_needs_99.json")
+
+
+def test_the_environment_policy_applies_to_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPSEC_GUARD_MATRIX", LAYER_99)
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "api_security")
+    code, doc = run_json(capsys)
+    assert code == 1
+    verdict = doc["capabilities"]["api_security"]
+    assert (verdict["status"], verdict["required"]) == ("unsupported", True)
+    assert "99.0" in verdict["reasons"][0]
+
+
+def test_flags_win_over_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("APPSEC_GUARD_MATRIX", LAYER_99)
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "api_security")
+    shipped = tmp_path / "shipped.json"
+    shipped.write_text(json.dumps({"schema_version": 1, "layer": "empty"}), encoding="utf-8")
+    code, doc = run_json(capsys, "--require", "sca", "--matrix", str(shipped))
+    assert code == 0
+    assert doc["capabilities"]["api_security"]["status"] == "supported"
+    assert doc["capabilities"]["api_security"]["required"] is False
+    assert doc["capabilities"]["sca"]["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("APPSEC_GUARD_MATRIX", "BROKEN", "AG701"),
+        ("APPSEC_GUARD_MODE", "loud", "AG700"),
+        ("APPSEC_GUARD_REQUIRE", "teleport", "AG700"),
+        ("APPSEC_GUARD_SILENCE", "AG1", "AG700"),
+    ],
+)
+def test_a_bad_environment_policy_is_reported_by_the_command(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    name: str,
+    value: str,
+    shown: str,
+) -> None:
+    if value == "BROKEN":
+        broken = tmp_path / "broken.json"
+        broken.write_text("{not json", encoding="utf-8")
+        value = str(broken)
+    monkeypatch.setenv(name, value)
+    code, doc = run_json(capsys)
+    assert code == 0  # warn mode boots with it, and nothing wanted fails
+    (finding,) = [f for f in doc["findings"] if f["id"] == shown]
+    assert name in finding["message"] or name in finding["remediation"]
+
+
+def test_the_environment_silence_and_fail_closed_apply_to_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, doc = run_json(capsys, "--assume", "ddtrace=1.18.0", "--require", "api_security")
+    assert code == 1 and "AG101" in {f["id"] for f in doc["findings"]}
+    monkeypatch.setenv("APPSEC_GUARD_SILENCE", "AG101")
+    code, doc = run_json(capsys, "--assume", "ddtrace=1.18.0")
+    assert "AG101" not in {f["id"] for f in doc["findings"]}
+    # strict and fail-closed: the boot refuses a beta capability, so the command fails too
+    monkeypatch.setenv("DD_IAST_ENABLED", "true")  # turned on: only its stage is in question
+    monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
+    monkeypatch.setenv("APPSEC_GUARD_FAIL_CLOSED", "true")
+    code, doc = run_json(capsys, "--require", "code_security")
+    assert doc["capabilities"]["code_security"]["status"] == "beta"
+    assert code == 1
+    monkeypatch.setenv("APPSEC_GUARD_FAIL_CLOSED", "false")
+    code, doc = run_json(capsys, "--require", "code_security")
+    assert code == 0

@@ -22,9 +22,9 @@ def test_many_threads_import_and_check_at_once() -> None:
         "    reports.append(appsec_guard.check())\n"
         "threads = [threading.Thread(target=work) for _ in range(32)]\n"
         "[t.start() for t in threads]; [t.join(60) for t in threads]\n"
-        "from appsec_guard import _process\n"
+        "from appsec_guard import session\n"
         "print(json.dumps({'n': len(reports), 'ids': len({id(r) for r in reports}),"
-        " 'runs': _process.STATE.runs}))\n"
+        " 'runs': session.STATE.runs}))\n"
     )
     res = run_py(["-c", code], child_env())
     assert res.returncode == 0, res.stderr
@@ -36,10 +36,10 @@ def test_many_threads_import_and_check_at_once() -> None:
 FORK_WHILE_LOCKED = (
     "import structlog_json, os, sys, threading, json\n"
     "import appsec_guard\n"
-    "from appsec_guard import _process\n"
+    "from appsec_guard import session\n"
     "held, release = threading.Event(), threading.Event()\n"
     "def hold():\n"
-    "    with _process.STATE.lock:\n"
+    "    with session.STATE.lock:\n"
     "        held.set(); release.wait(30)\n"
     "t = threading.Thread(target=hold); t.start(); held.wait(30)\n"
     "parent_report = appsec_guard.check()  # cached: no lock needed\n"
@@ -47,10 +47,10 @@ FORK_WHILE_LOCKED = (
     "if pid == 0:\n"
     "    import signal; signal.alarm(20)  # a deadlocked child dies instead of lingering\n"
     "    same = appsec_guard.check() is parent_report\n"
-    "    runs = _process.STATE.runs\n"
+    "    runs = session.STATE.runs\n"
     "    appsec_guard.check(refresh=True)  # takes the lock: must not wait for the parent's thread\n"
     "    print(json.dumps({'child_same': same, 'child_runs_before': runs,"
-    " 'child_runs_after': _process.STATE.runs}), flush=True)\n"
+    " 'child_runs_after': session.STATE.runs}), flush=True)\n"
     "    os._exit(0)\n"
     "os.waitpid(pid, 0); release.set(); t.join(30)\n"
 )
@@ -70,7 +70,7 @@ def test_frameworks_imported_from_many_threads_fire_each_hook_once() -> None:
     code = (
         "import structlog_json, threading, sys\n"
         "import appsec_guard\n"
-        "from appsec_guard import _process\n"
+        "from appsec_guard import session\n"
         "barrier = threading.Barrier(16); errors = []\n"
         "def work(i):\n"
         "    barrier.wait()\n"
@@ -80,11 +80,13 @@ def test_frameworks_imported_from_many_threads_fire_each_hook_once() -> None:
         "threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]\n"
         "[t.start() for t in threads]; [t.join(60) for t in threads]\n"
         "assert not any(t.is_alive() for t in threads), 'deadlock'\n"
-        "print('ERRORS', errors, sorted(_process.STATE.hooked), _process.STATE.runs)\n"
+        "print('ERRORS', errors, sorted(session.STATE.hooked), session.STATE.runs,"
+        " session.STATE.rejudged)\n"
     )
     res = run_py(["-c", code], child_env(), timeout=90)
     assert res.returncode == 0, res.stderr
-    assert "ERRORS [] ['django', 'flask'] 3" in res.stdout
+    # one run (the boot), then each hook re-judges the framework only
+    assert "ERRORS [] ['django', 'flask'] 1 2" in res.stdout
     triggers = [s.get("trigger") for s in guard_events(res.stdout, "appsec_guard.summary")]
     assert triggers[0] is None
     assert sorted(triggers[1:]) == ["django imported", "flask imported"]

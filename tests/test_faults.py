@@ -18,7 +18,7 @@ from typing import Any, Iterator, List
 import pytest
 
 import appsec_guard.detect as detect_mod
-from appsec_guard import GuardError, _process
+from appsec_guard import GuardError, session
 from appsec_guard.detect import ProbeOptions, detect
 from appsec_guard.detect.distributions import Distributions
 from appsec_guard.model import Report
@@ -38,11 +38,11 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("DD_REMOTE_CONFIGURATION_ENABLED", "false")  # no probe
     if "structlog" in sys.modules:
         sys.modules["structlog"].reset_defaults()
-    _process.reset_for_tests()
+    session.reset_for_tests()
     try:
         yield
     finally:
-        _process.reset_for_tests()
+        session.reset_for_tests()
 
 
 def _ids(report: Report) -> List[str]:
@@ -106,7 +106,7 @@ def test_warn_mode_boots_with_a_finding_and_no_traceback(
 ) -> None:
     caplog.set_level(logging.INFO, logger="appsec_guard")
     monkeypatch.setattr(detect_mod, function, _boom)
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     assert "AG900" in _ids(report)
     events = [r.appsec_guard for r in caplog.records if hasattr(r, "appsec_guard")]
@@ -122,7 +122,7 @@ def test_strict_mode_does_not_refuse_on_an_unknown(
 ) -> None:
     monkeypatch.setattr(detect_mod, "detect_deployment", _boom)
     monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
-    report = _process.run("import")  # no GuardError: a failed detector is not a verdict
+    report = session.run("import")  # no GuardError: a failed detector is not a verdict
     assert report is not None
     assert "AG900" in _ids(report)
 
@@ -132,7 +132,7 @@ def test_strict_mode_fails_closed_when_asked(guard: None, monkeypatch: pytest.Mo
     monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
     monkeypatch.setenv("APPSEC_GUARD_FAIL_CLOSED", "true")
     with pytest.raises(GuardError) as err:
-        _process.run("import")
+        session.run("import")
     assert "[AG900] the deployment detector failed (OSError" in str(err.value)
     assert err.value.report is not None
 
@@ -143,7 +143,7 @@ def test_the_whole_detection_raising_is_contained(
     import appsec_guard.guard as guard_mod
 
     monkeypatch.setattr(guard_mod, "detect", _boom)
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     [finding] = [f for f in report.findings if f.id == "AG900"]
     assert finding.message.startswith("detection failed: OSError:")
@@ -179,7 +179,7 @@ def raising_handler() -> Iterator[None]:
 def test_a_raising_logging_handler_never_breaks_warn_mode(
     guard: None, raising_handler: None, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     [ag901] = [f for f in report.findings if f.id == "AG901"]
     assert "RuntimeError: handler down" in ag901.message
@@ -192,11 +192,11 @@ def test_a_raising_logging_handler_fails_closed_only_when_asked(
     guard: None, raising_handler: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
-    assert _process.run("import") is not None
-    _process.reset_for_tests()
+    assert session.run("import") is not None
+    session.reset_for_tests()
     monkeypatch.setenv("APPSEC_GUARD_FAIL_CLOSED", "true")
     with pytest.raises(GuardError, match=r"\[AG901\] the guard could not log"):
-        _process.run("import")
+        session.run("import")
 
 
 @pytest.mark.slow
@@ -237,7 +237,7 @@ def test_user_matrix_that_cannot_be_read_is_ag701(
     path = tmp_path / "layer.json"
     _unreadable(path, kind)
     monkeypatch.setenv("APPSEC_GUARD_MATRIX", str(path))
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     [ag701] = [f for f in report.findings if f.id == "AG701"]
     assert ag701.message.startswith(f"APPSEC_GUARD_MATRIX: {path}: cannot read")
@@ -314,7 +314,7 @@ def test_bad_guard_values_say_where_what_and_what_is_accepted(
     accepted: str,
 ) -> None:
     monkeypatch.setenv(name, value)
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     ag700 = [f for f in report.findings if f.id == "AG700"]
     assert [f.message for f in ag700] == [message]
@@ -326,7 +326,7 @@ def test_a_secret_value_in_a_guard_variable_is_masked(
 ) -> None:
     monkeypatch.setenv("DD_API_KEY", "plantedapikeyvalue")
     monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "plantedapikeyvalue")
-    report = _process.run("import")
+    report = session.run("import")
     assert report is not None
     assert "APPSEC_GUARD_REQUIRE: '***' is not a capability; ignored" in [
         f.message for f in report.findings
@@ -340,11 +340,11 @@ def test_broken_matrix_with_strict_and_fail_closed_names_the_file_and_line(
     bad.write_text('{"schema_version": 1,\n\n  "runtimes": [}\n')
     monkeypatch.setenv("APPSEC_GUARD_MATRIX", str(bad))
     monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
-    assert _process.run("import") is not None  # an unreadable layer alone does not refuse
-    _process.reset_for_tests()
+    assert session.run("import") is not None  # an unreadable layer alone does not refuse
+    session.reset_for_tests()
     monkeypatch.setenv("APPSEC_GUARD_FAIL_CLOSED", "true")
     with pytest.raises(GuardError) as err:
-        _process.run("import")
+        session.run("import")
     assert f"[AG701] APPSEC_GUARD_MATRIX: {bad}:3:" in str(err.value)
 
 

@@ -4,6 +4,7 @@ judging the changed stack again."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -11,6 +12,7 @@ from packaging.version import Version
 
 from appsec_guard import matrix as m
 from appsec_guard.cli import main
+from appsec_guard.judge import judge
 from appsec_guard.model import Framework, RemoteConfig, Runtime, Stack, Status
 from appsec_guard.plan import plan
 
@@ -100,9 +102,30 @@ def test_python_too_new_for_the_minimum_ddtrace() -> None:
 
 
 def test_python_must_move_when_no_ddtrace_runs_it() -> None:
-    p = plan(stack(ddtrace="4.0.0", python="3.8.18"), m.load(), ["threat_detection"])
+    p = plan(stack(ddtrace="4.0.0", python="3.4.10"), m.load(), ["threat_detection"])
     assert changes(p) == ["python=3.9"]
     assert p.after.verdict("threat_detection").status is Status.SUPPORTED
+
+
+# Issue 13, case 6: the plan may move ddtrace down, and agrees with the judgement.
+@pytest.mark.parametrize(
+    ("python", "ddtrace", "pin"),
+    [
+        ("3.8.18", "4.16.0", "ddtrace>=3.16.0,<4"),
+        ("3.8.18", "4.0.0", "ddtrace>=3.16.0,<4"),
+        ("2.7.18", "2.6.0", "ddtrace>=1.9.0,<2"),
+    ],
+)
+def test_an_older_release_line_is_a_way_out(python: str, ddtrace: str, pin: str) -> None:
+    matrix = m.load()
+    p = plan(stack(ddtrace=ddtrace, python=python), matrix, ["threat_detection"])
+    assert changes(p) == [pin]
+    assert p.steps[0].action.startswith("downgrade ddtrace to >=")
+    assert p.ok
+    # the judgement of the pinned release says the same
+    low = Version(pin.split(">=")[1].split(",")[0])
+    verdict = judge(stack(ddtrace=str(low), python=python), matrix, required=["threat_detection"])
+    assert verdict.verdict("threat_detection").status is Status.SUPPORTED
 
 
 def test_required_capability_brings_its_dependencies() -> None:
@@ -197,3 +220,22 @@ def judge_status(s: Stack, cap: str) -> Status:
     from appsec_guard.judge import judge
 
     return judge(s, m.load(), required=[cap]).verdict(cap).status
+
+
+# Issue 13, cases 1 and 6: plan reads the policy check reads (flags winning), one answer.
+def test_plan_reads_the_environment_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layer = str(Path(__file__).resolve().parent / "projects" / "api_security_needs_99.json")
+    monkeypatch.setenv("APPSEC_GUARD_MATRIX", layer)
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "api_security")
+    main(["plan", "--format", "json", "--assume", "ddtrace=2.6.0"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["required"] == ["api_security"]
+    assert doc["after"] == {"api_security": "unsupported"}  # the layer's minimum, as check says
+    # --require wins over APPSEC_GUARD_REQUIRE
+    main(["plan", "--format", "json", "--assume", "ddtrace=2.6.0", "--require", "sca"])
+    assert json.loads(capsys.readouterr().out)["required"] == ["sca"]
+    monkeypatch.setenv("APPSEC_GUARD_REQUIRE", "teleport")
+    assert main(["plan", "--assume", "ddtrace=2.6.0"]) == 2
+    assert "APPSEC_GUARD_REQUIRE 'teleport' is not a capability" in capsys.readouterr().err

@@ -137,3 +137,26 @@ def test_report_fixture_is_the_process_report(
     )
     result = pytester.runpytest_subprocess(*NO_DDTRACE)
     result.assert_outcomes(passed=1)
+
+
+def test_what_if_works_where_the_guard_refuses_this_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh interpreter in strict mode on a stack that refuses: importing the package for a
+    # what-if judgement must not run (and fail) the guard for the real stack.
+    monkeypatch.setenv("DD_APPSEC_ENABLED", "true")
+    monkeypatch.setenv("DD_APPSEC_SCA_ENABLED", "true")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "checkout")
+    monkeypatch.setenv("APPSEC_GUARD_MODE", "strict")
+    pytester.makepyfile(
+        """
+        def test_container(appsec_guard_what_if):
+            report = appsec_guard_what_if(deployment="kubernetes", request=["sca"])
+            assert report.ok
+
+        def test_then_the_report(appsec_guard_report):
+            assert [v.capability for v in appsec_guard_report.failed] == ["sca"]
+        """
+    )
+    result = pytester.runpytest_subprocess(*NO_DDTRACE)
+    result.assert_outcomes(passed=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appsec_guard._emit import redact_text, secret_values
+from appsec_guard.redaction import redact_text, secret_values
 
 
 def test_the_current_directory_is_not_a_secret() -> None:

@@ -97,7 +97,7 @@ def check_in_code() -> str:
         "r = appsec_guard.check(refresh=True)\n"
         "print(json.dumps(r.to_dict()))\n"
         "try:\n"
-        "    from appsec_guard import _process; _process.run('check', force=True)\n"
+        "    from appsec_guard import session; session.run('check', force=True)\n"
         "except appsec_guard.GuardError as e: print('ERR', e)\n"
     )
     return _py(code)

@@ -358,11 +358,11 @@ def test_4_api_security_sample_rate(
 
 def test_4_azure_functions_needs_both_variables(tmp_path: Path) -> None:
     both = {"FUNCTIONS_WORKER_RUNTIME": "python", "FUNCTIONS_EXTENSION_VERSION": "~4"}
-    assert detect_deployment(both, tmp_path)[0] == "azure_functions"
+    assert detect_deployment(both, tmp_path).value == "azure_functions"
     for name in both:
         one = {name: both[name]}
-        assert detect_deployment(one, tmp_path)[0] == "host"
-        assert detect_deployment({**one, "WEBSITE_SITE_NAME": "s"}, tmp_path)[0] == (
+        assert detect_deployment(one, tmp_path).value == "host"
+        assert detect_deployment({**one, "WEBSITE_SITE_NAME": "s"}, tmp_path).value == (
             "azure_app_service"
         )
 

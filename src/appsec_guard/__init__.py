@@ -8,8 +8,7 @@ its stack really supports.
 from __future__ import annotations
 
 import sys
-from types import FrameType
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .errors import GuardError
 from .model import (
@@ -53,11 +52,12 @@ def check(refresh: bool = False) -> Report:
     """The guard's report for this process.
 
     The first call (or the run of ``import appsec_guard``) detects and judges; later calls
-    return the same report. ``refresh=True`` runs again and logs only what changed. In off
-    mode it still judges (it was asked to) but logs nothing and never raises.
+    return the same report. ``refresh=True`` judges again, detecting again the web framework
+    and Remote Configuration, and logs only what changed. In off mode it still judges (it was
+    asked to) but logs nothing and never raises.
     Raises GuardError in strict mode when a requested or required capability is unsupported.
     """
-    from ._process import check as _check
+    from .session import check as _check
 
     return _check(refresh)
 
@@ -75,46 +75,67 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _imported_for_a_submodule() -> bool:
-    """True when this package is being imported only as the parent of one of its submodules.
+#: Submodules that run the guard themselves, each its own way (the command prints on a clean
+#: stdout and judges without logging; Django raises ImproperlyConfigured from ready(); Flask
+#: reads app.config; the Lambda wrappers at the cold start). Importing one of them imports
+#: this package first, and that import must leave the run to them. Every other import of the
+#: package (``import appsec_guard``, ``from appsec_guard import testing``,
+#: ``from appsec_guard.testing import make_stack``) runs the guard.
+_RUN_THEMSELVES = ("cli", "__main__", "contrib", "aws_lambda")
 
-    ``import appsec_guard.cli`` (the ``appsec-guard`` command), ``python -m appsec_guard``,
-    and the integrations (``appsec_guard.contrib.django``, ``appsec_guard.contrib.flask``,
-    ``appsec_guard.aws_lambda``) all execute this file first, because Python imports a parent
-    package before its submodule. Those entry points run the guard themselves, each its own
-    way (the command prints JSON on a clean stdout; Django must raise ImproperlyConfigured
-    from its AppConfig.ready(); Flask reads app.config), so the import-time run must not
-    happen for them. Python does not tell a package why it is imported, but the import
-    machinery's frames do: importlib's ``_find_and_load(name, ...)`` and runpy's
-    ``_get_module_details(mod_name, ...)`` hold the full dotted name being imported. If one
-    of them is ``appsec_guard.<something>``, this is a parent import.
+
+def _importing_an_entry_point() -> bool:
+    """True when this package is being imported as the parent of one of ``_RUN_THEMSELVES``.
+
+    The import system keeps a lock per module being imported, by full name, until that
+    import is over (``importlib._bootstrap._module_locks``; the same module is
+    ``_frozen_importlib``, built into every CPython 3): while ``import
+    appsec_guard.contrib.django`` executes this file, it holds that name's lock. Asked here
+    by name, not by walking stack frames or reading their locals.
     """
-    prefix = __name__ + "."
-    frame: Optional[FrameType]
-    try:
-        frame = sys._getframe(1)
-    except (AttributeError, ValueError):  # an interpreter without frames: run the guard
+    bootstrap = sys.modules.get("_frozen_importlib")
+    locks = getattr(bootstrap, "_module_locks", None)
+    if not isinstance(locks, dict):  # another import system: the guard runs
         return False
-    for _ in range(200):
-        if frame is None:
+    names = tuple(f"{__name__}.{name}" for name in _RUN_THEMSELVES)
+    below = tuple(f"{name}." for name in names)
+    held = [
+        ref
+        for name, ref in list(locks.items())
+        if isinstance(name, str) and (name in names or name.startswith(below))
+    ]
+    # each value is a weak reference to the lock: a dead one is an import that is over
+    return any((ref() if callable(ref) else ref) is not None for ref in held)
+
+
+def _located_by_python_m() -> bool:
+    """True while ``python -m appsec_guard[.cli]`` locates its module: runpy imports this
+    package plainly then, with ``sys.argv[0] == "-m"`` (documented for ``-m``). Which module
+    is run is in ``sys.orig_argv`` (3.10+); before 3.10 any ``-m`` run is taken as ours."""
+    if sys.argv[:1] != ["-m"]:
+        return False
+    orig = getattr(sys, "orig_argv", None)
+    if not isinstance(orig, list):
+        return True
+    target = ""
+    for i, arg in enumerate(orig[1:], 1):
+        if arg == "-m":
+            target = orig[i + 1] if i + 1 < len(orig) else ""
             break
-        filename = frame.f_code.co_filename
-        if "importlib" in filename or "runpy" in filename:
-            for var in ("name", "mod_name"):
-                value = frame.f_locals.get(var)
-                if isinstance(value, str) and value.startswith(prefix):
-                    return True
-        frame = frame.f_back
-    return False
+        if arg.startswith("-m"):
+            target = arg[2:]
+            break
+    names = (__name__, *(f"{__name__}.{name}" for name in _RUN_THEMSELVES))
+    return target in names or target.startswith(tuple(f"{n}." for n in names[1:]))
 
 
 def _boot() -> None:
     try:
-        submodule = _imported_for_a_submodule()
+        entry_point = _importing_an_entry_point() or _located_by_python_m()
     except Exception:
-        submodule = False
-    if not submodule:
-        from ._process import boot
+        entry_point = False
+    if not entry_point:
+        from .session import boot
 
         boot()  # raises only GuardError (strict mode)
 

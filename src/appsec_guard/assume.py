@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, Iterable, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from packaging.version import InvalidVersion, Version
 
 from .detect.distributions import normalize
 from .detect.runtime import ARCH_ALIASES
 from .model import DEPLOYMENTS, Framework, RemoteConfig
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen classes, defined without exec (see _frozen.py)
+    from ._frozen import dataclass
 
 
 class AssumptionError(ValueError):
@@ -123,8 +128,77 @@ def parse_assumption(text: str) -> Tuple[str, Any]:
     value = value.strip()
     if not value:
         raise AssumptionError(f"{key}= needs a value")
-    return key, PARSERS[key](value)
+    parsed = PARSERS[key](value)
+    if key == "framework" and parsed is not None and parsed.version is None:
+        # A what-if about a framework is about one release: without it, the judgement could
+        # only advise reinstalling a framework that is not even installed.
+        raise AssumptionError(
+            f"framework={value!r} needs a version; write e.g. "
+            f"framework={parsed.name}==X.Y (or framework=none)"
+        )
+    return key, parsed
 
 
-def parse_assumptions(items: Iterable[str]) -> Dict[str, Any]:
-    return dict(parse_assumption(item) for item in items)
+#: deployments that run Linux only (containers, Lambda): another OS cannot be on them
+_LINUX_ONLY = frozenset({"docker", "kubernetes", "ecs", "fargate", "lambda", "cloud_run"})
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Facts stated instead of detected (``--assume``); None where the fact is detected."""
+
+    python: Optional[Version] = None
+    implementation: Optional[str] = None
+    os: Optional[str] = None
+    arch: Optional[str] = None
+    deployment: Optional[str] = None
+    remote_config: Optional[RemoteConfig] = None
+    #: ddtrace and framework may be assumed absent: (version or None) when stated
+    ddtrace: Optional[Tuple[Optional[Version]]] = None
+    framework: Optional[Tuple[Optional[Framework]]] = None
+    #: (fact, why): facts completed from what another assumption implies
+    implied: Tuple[Tuple[str, str], ...] = ()
+
+    def facts(self) -> Dict[str, Any]:
+        """The stated facts by key, as the detectors take them (absent: detected)."""
+        out: Dict[str, Any] = {}
+        for key in ("python", "implementation", "os", "arch", "deployment", "remote_config"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        for key in ("ddtrace", "framework"):
+            boxed = getattr(self, key)
+            if boxed is not None:
+                out[key] = boxed[0]
+        return out
+
+    @classmethod
+    def of(cls, facts: Mapping[str, Any]) -> Assumptions:
+        """From parsed facts; completes or refuses what they imply (AssumptionError)."""
+        known: Dict[str, Any] = {}
+        for key, value in facts.items():
+            if key in ("ddtrace", "framework"):
+                known[key] = (value,)
+            else:
+                known[key] = value
+        os_name, dep = known.get("os"), known.get("deployment")
+        implied: Tuple[Tuple[str, str], ...] = ()
+        if os_name is not None and os_name != "linux":
+            if dep in _LINUX_ONLY:
+                raise AssumptionError(
+                    f"os={os_name} contradicts deployment={dep}: containers and AWS Lambda run "
+                    "Linux; assume os=linux, or deployment=host"
+                )
+            if dep is None:  # this machine's container or Lambda markers are not that OS's
+                known["deployment"] = "host"
+                implied = (("deployment", f"host, implied by os={os_name}"),)
+        return cls(implied=implied, **known)
+
+
+def parse_assumptions(items: Iterable[str]) -> Assumptions:
+    """``["ddtrace=1.19.0", ...]`` -> :class:`Assumptions`. Raises AssumptionError (one line)."""
+    facts: Dict[str, Any] = {}
+    for item in items:
+        key, value = parse_assumption(item)
+        facts[key] = value
+    return Assumptions.of(facts)

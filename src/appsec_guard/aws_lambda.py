@@ -24,7 +24,7 @@ import importlib
 import os
 from typing import Any, Callable, TypeVar
 
-from . import _process
+from . import session
 from .errors import GuardError
 
 HANDLER_VARIABLE = "APPSEC_GUARD_LAMBDA_HANDLER"
@@ -33,10 +33,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _cold_start() -> None:
     """The guard's run for this execution environment (cached: once per cold start)."""
-    if _process.STATE.report is None and not (
-        _process.STATE.policy is not None and _process.STATE.policy.off
+    if session.STATE.report is None and not (
+        session.STATE.policy is not None and session.STATE.policy.off
     ):
-        _process.run("lambda")
+        session.run("lambda")
 
 
 def lambda_handler(func: F) -> F:
@@ -56,14 +56,14 @@ def lambda_handler(func: F) -> F:
 
 
 def _shown(target: str) -> str:
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     return redact_text(repr(target[:120]))
 
 
 def _redacted(message: str) -> str:
     """The whole message redacted: names taken from the target or the exception included."""
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     return redact_text(message)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from . import matrix as _matrix
-from .assume import AssumptionError, parse_assumptions
+from .assume import AssumptionError, Assumptions, parse_assumptions
 from .matrix import Matrix, MatrixError
 
 EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE = 0, 1, 2
@@ -33,25 +33,27 @@ def _load_matrix(paths: Sequence[str]) -> Matrix:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .guard import assess
+    from .detect import ProbeOptions
+    from .redaction import redact, redact_text
     from .render import report_text
+    from .session import judge_for_command, refusal
 
-    matrix = _load_matrix(args.matrix)
+    # --matrix wins over APPSEC_GUARD_MATRIX; a broken one is bad input here (exit 2), while
+    # a broken APPSEC_GUARD_MATRIX is AG701, as the app's boot reports it.
+    matrix = _load_matrix(args.matrix) if args.matrix else None
     required = _split_caps(args.require)
-    unknown = [c for c in required if c not in matrix.capability_ids]
+    known = (matrix or _matrix.load()).capability_ids
+    unknown = [c for c in required if c not in known]
     if unknown:
         raise UsageError(
-            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
+            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(known)}"
         )
-    from .detect import ProbeOptions
-
     if not 0 < args.agent_timeout <= 60:
         raise UsageError(
             f"--agent-timeout {args.agent_timeout:g} is out of range; give seconds in (0, 60]"
         )
     probe = ProbeOptions(enabled=not args.no_probe, timeout=args.agent_timeout)
     flags = parse_assumptions(args.assume)
-    from ._emit import redact, redact_text
     from .tags import tagged
 
     code = EXIT_OK
@@ -60,19 +62,26 @@ def _check(args: argparse.Namespace) -> int:
     for lock in runs:
         assumed, lock_facts = flags, None
         if lock is not None:
-            lock_facts = _read_lock(lock, flags)
-            assumed = {**lock_facts.values, **flags}  # flags win
-        report = assess(assumed=assumed, required=required, matrix=matrix, probe=probe)
+            lock_facts = _read_lock(lock, flags.facts())
+            assumed = Assumptions.of({**lock_facts.values, **flags.facts()})  # flags win
+        report, policy = judge_for_command(
+            require=required, assumed=assumed, probe=probe, matrix=matrix
+        )
         if lock_facts is not None:
             from .lockfile import with_lock_evidence
 
             report = with_lock_evidence(report, lock_facts)
+        # the report was redacted where it was built (appsec_guard.guard.judged); the service
+        # tags and the lock file's evidence are redacted here
         if args.format == "json":
             sys.stdout.write(json.dumps(redact(tagged(report.to_dict())), indent=2) + "\n")
         else:
             header = f"== {lock}\n" if lock is not None else ""
             sys.stdout.write(redact_text(header + report_text(report, verbose=args.verbose)))
-        code = max(code, EXIT_OK if report.ok else EXIT_UNSUPPORTED)
+        # The boot in strict mode would refuse (APPSEC_GUARD_FAIL_CLOSED: an unknown, a beta, a
+        # broken policy or matrix too): the command fails as the boot would.
+        refused = policy.strict and refusal(report, policy) is not None
+        code = max(code, EXIT_UNSUPPORTED if not report.ok or refused else EXIT_OK)
     return code
 
 
@@ -158,7 +167,8 @@ def _diff_side(spec: str) -> Matrix:
 
 
 def _diff_matrix(args: argparse.Namespace) -> int:
-    from .diff import diff, diff_dict, diff_text
+    from .diff import diff, diff_dict
+    from .render import diff_text
 
     old, new = _diff_side(args.old), _diff_side(args.new)
     changes = diff(old, new)
@@ -171,20 +181,27 @@ def _diff_matrix(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from .guard import assess
-    from .plan import plan, plan_text
+    from .plan import plan
+    from .policy import resolve
+    from .render import plan_text
 
-    matrix = _load_matrix(args.matrix)
-    required = _split_caps(args.require)
+    # The same policy as check (and the app's boot): the flags win over APPSEC_GUARD_REQUIRE
+    # and APPSEC_GUARD_MATRIX, so that plan and check answer for one matrix.
+    flags = _split_caps(args.require)
+    pol = resolve({"require": flags} if flags else {}, None, None)
+    where = "--require" if flags else pol.origin("require")
+    required = flags or sorted(pol.require)
     if not required:
         raise UsageError("--require needs at least one capability")
+    matrix = _load_matrix(args.matrix or pol.matrix)
     unknown = [c for c in required if c not in matrix.capability_ids]
     if unknown:
         raise UsageError(
-            f"--require {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
+            f"{where} {unknown[0]!r} is not a capability; choose from {', '.join(matrix.capability_ids)}"
         )
     report = assess(assumed=parse_assumptions(args.assume), required=required, matrix=matrix)
     result = plan(report.stack, matrix, required)
-    from ._emit import redact, redact_text
+    from .redaction import redact, redact_text
 
     if args.format == "json":
         sys.stdout.write(json.dumps(redact(result.to_dict()), indent=2) + "\n")
@@ -275,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(text: str) -> str:
     """An error message as one printable line, secrets redacted: a control character in an
     argument (a newline, a carriage return) is shown escaped, never echoed."""
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.strip())
     return redact_text(shown)

@@ -429,13 +429,5 @@ def _misc(old: Matrix, new: Matrix) -> List[Change]:
     )
 
 
-def diff_text(changes: Sequence[Change], old_label: str, new_label: str) -> str:
-    if not changes:
-        return f"no changes between {old_label} and {new_label}\n"
-    lines = [f"{len(changes)} change(s) from {old_label} to {new_label}:"]
-    lines += [f"- {c.text}" for c in changes]
-    return "\n".join(lines) + "\n"
-
-
 def diff_dict(changes: Sequence[Change], old_label: str, new_label: str) -> Dict[str, Any]:
     return {"old": old_label, "new": new_label, "changes": [c.to_dict() for c in changes]}

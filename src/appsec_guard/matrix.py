@@ -43,6 +43,15 @@ DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
 SUPPORTED_SCHEMA = 1
 
+#: The sections of a layer document; data/schema/matrix-layer.schema.json states the same
+#: shape for other tools (a test keeps the two in step).
+SECTIONS = (
+    "schema_version", "layer", "sources", "capabilities", "remote_configuration",
+    "deployments", "release_branches", "runtimes", "web_frameworks", "datastores",
+    "auth_frameworks", "capability_requirements", "deployments_without_remote_configuration",
+    "capability_settings", "deployment_exclusions", "framework_integrations",
+)  # fmt: skip
+SCHEMA_DIR = DATA_DIR / "schema"
 OSES = ("linux", "macos", "windows")
 CPUS = ("x86_64", "i686", "aarch64")
 IMPLEMENTATIONS = ("cpython", "pypy")
@@ -365,12 +374,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         raise r.fail(
             "schema_version", f"{version!r} is not supported (expected {SUPPORTED_SCHEMA})"
         )
-    known = {
-        "schema_version", "layer", "sources", "capabilities", "remote_configuration",
-        "deployments", "release_branches", "runtimes", "web_frameworks", "datastores",
-        "auth_frameworks", "capability_requirements", "deployments_without_remote_configuration",
-        "capability_settings", "deployment_exclusions", "framework_integrations",
-    }  # fmt: skip
+    known = set(SECTIONS)
     unknown = sorted(set(doc) - known)
     if unknown:
         raise r.fail(unknown[0], f"unknown section (expected one of {', '.join(sorted(known))})")

@@ -258,6 +258,25 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
             return [
                 _ddtrace_step(current, version, f"{why}; {support}", needing or tuple(caps))
             ], stack.with_facts(ddtrace=version)
+    # No release from this one on runs this Python: an older release line may (the answer
+    # the judgement gives), before moving Python.
+    if current is not None and not runs(current, stack):
+        down = _downgrade(stack, matrix, floor, current, clear_from)
+        if down is not None:
+            version, ceiling = down
+            support = (
+                f"ddtrace {_v3(version)} up to {ceiling} (excluded) supports "
+                f"{describe_runtime(stack)}; no release from {_v3(current)} on does"
+            )
+            pin = f"ddtrace>={_v3(version)}" + (f",<{ceiling}" if ceiling else "")
+            step = Step(
+                "ddtrace",
+                f"downgrade ddtrace to {pin[len('ddtrace') :]}",
+                pin,
+                f"{why}; {support}",
+                needing or tuple(caps),
+            )
+            return [step], stack.with_facts(ddtrace=version)
     # No release at or above the floor runs this Python: move Python too.
     rt = stack.runtime
     for version in candidates:
@@ -339,6 +358,30 @@ def _integration_floor(matrix: Matrix, stack: Stack, caps: Sequence[str]) -> Ver
         if any(s.operator == "<" for s in spec)
     ]
     return max(ends, default=Version("0"))
+
+
+def _downgrade(
+    stack: Stack,
+    matrix: Matrix,
+    floor: Optional[Version],
+    current: Version,
+    clear_from: Any,
+) -> Optional[Tuple[Version, Optional[Version]]]:
+    """The newest release line older than ``current`` that runs this stack's Python, OS and
+    CPU, at or above the capabilities' ``floor``: (its first usable release, its end)."""
+    best: Optional[Tuple[Version, Optional[Version]]] = None
+    for row in matrix.runtimes:
+        if not runtime_matches(row, stack):
+            continue
+        start = range_floor(row.ddtrace) or Version("0")
+        version = max(start, floor) if floor is not None else start
+        ends = [Version(s.version) for s in row.ddtrace if s.operator == "<"]
+        ceiling = min(ends) if ends else None
+        if version >= current or not row.covers_ddtrace(version) or not clear_from(version):
+            continue
+        if best is None or (ceiling or version) > (best[1] or best[0]):
+            best = (version, ceiling)
+    return best
 
 
 def _excluded(matrix: Matrix, deployment: str, capability: str, version: Version) -> bool:
@@ -544,39 +587,3 @@ def _supported_here(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Set[st
 
 
 # --- text ------------------------------------------------------------------------------------
-
-
-def plan_text(p: Plan, matrix: Matrix) -> str:
-    s = p.stack
-    fw = str(s.framework) if s.framework else "no web framework"
-    dd = f"ddtrace {s.ddtrace}" if s.ddtrace else "no ddtrace"
-    lines = [
-        f"Plan for {', '.join(p.required)} on {describe_runtime(s)}, {dd}, {fw}, "
-        f"deployment {s.deployment}, Remote Configuration {s.remote_config.value}",
-    ]
-    if not p.steps and not p.blockers and p.ok:
-        lines.append("Nothing to change: every required capability is supported here.")
-    for i, step in enumerate(p.steps, 1):
-        lines.append(f"  {i}. {step.action}    [{step.change}]")
-        lines.append(f"     why: {step.reason}")
-    if p.steps:
-        verdicts = ", ".join(f"{c} {p.after.verdict(c).status.value}" for c in p.required)
-        word = "Verified by judging" if p.ok else "Judged"
-        lines.append(f"{word} the changed stack again: {verdicts}.")
-    for cap, why in p.unresolved:
-        lines.append(f"Still not supported: {cap}: {why}")
-    if p.blockers:
-        dep = matrix.deployment(s.deployment)
-        lines.append(f"Cannot be satisfied on {dep.name if dep else s.deployment}:")
-        lines += [f"  - {b.capability}: {b.reason}" for b in p.blockers]
-        alt = p.alternative
-        if alt is None:
-            lines.append("  No listed deployment type supports all of them.")
-        else:
-            lines.append("  The only way, a deployment change:")
-            for i, step in enumerate(alt.steps, 1):
-                lines.append(f"    {i}. {step.action}    [{step.change}]")
-            state = "verified" if alt.verified else "NOT verified"
-            verdicts = ", ".join(f"{c} {alt.after.verdict(c).status.value}" for c in alt.required)
-            lines.append(f"  {state} by judging the moved stack again: {verdicts}.")
-    return "\n".join(lines) + "\n"

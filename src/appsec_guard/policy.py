@@ -188,7 +188,7 @@ def _where(label: str, key: str, settings_label: str) -> str:
 
 
 def _show(value: Any) -> str:
-    from ._emit import redact_text
+    from .redaction import redact_text
 
     text = redact_text(value if isinstance(value, str) else repr(value))
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."

@@ -1,11 +1,17 @@
-"""Reports and the matrix as a person reads them."""
+"""Text for people, in one place: reports, the matrix, plans, matrix diffs, the refusal of strict
+mode, and remediations worded for the entry point that shows them."""
 
 from __future__ import annotations
 
-from typing import List
+import re
+from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence
 
-from .matrix import Matrix
-from .model import Report, Severity, Status, findings_by_severity
+from .model import Finding, Report, Severity, Status, Verdict, findings_by_severity
+
+if TYPE_CHECKING:
+    from .diff import Change
+    from .matrix import Matrix
+    from .plan import Plan
 
 _MARK = {
     Status.SUPPORTED: "ok",
@@ -119,3 +125,161 @@ def matrix_text(matrix: Matrix) -> str:
     lines += ["", "Sources"]
     lines += [f"  {s.id}: {s.title} {s.url}".rstrip() for s in matrix.sources]
     return "\n".join(lines) + "\n"
+
+
+# --- the plan and the matrix diff ------------------------------------------------------------
+
+
+def plan_text(p: Plan, matrix: Matrix) -> str:
+    """The plan: each step and why, the verification, the blockers and the way out."""
+    from .judge import describe_runtime
+
+    s = p.stack
+    fw = str(s.framework) if s.framework else "no web framework"
+    dd = f"ddtrace {s.ddtrace}" if s.ddtrace else "no ddtrace"
+    lines = [
+        f"Plan for {', '.join(p.required)} on {describe_runtime(s)}, {dd}, {fw}, "
+        f"deployment {s.deployment}, Remote Configuration {s.remote_config.value}",
+    ]
+    if not p.steps and not p.blockers and p.ok:
+        lines.append("Nothing to change: every required capability is supported here.")
+    for i, step in enumerate(p.steps, 1):
+        lines.append(f"  {i}. {step.action}    [{step.change}]")
+        lines.append(f"     why: {step.reason}")
+    if p.steps:
+        verdicts = ", ".join(f"{c} {p.after.verdict(c).status.value}" for c in p.required)
+        word = "Verified by judging" if p.ok else "Judged"
+        lines.append(f"{word} the changed stack again: {verdicts}.")
+    for cap, why in p.unresolved:
+        lines.append(f"Still not supported: {cap}: {why}")
+    if p.blockers:
+        dep = matrix.deployment(s.deployment)
+        lines.append(f"Cannot be satisfied on {dep.name if dep else s.deployment}:")
+        lines += [f"  - {b.capability}: {b.reason}" for b in p.blockers]
+        alt = p.alternative
+        if alt is None:
+            lines.append("  No listed deployment type supports all of them.")
+        else:
+            lines.append("  The only way, a deployment change:")
+            for i, step in enumerate(alt.steps, 1):
+                lines.append(f"    {i}. {step.action}    [{step.change}]")
+            state = "verified" if alt.verified else "NOT verified"
+            verdicts = ", ".join(f"{c} {alt.after.verdict(c).status.value}" for c in alt.required)
+            lines.append(f"  {state} by judging the moved stack again: {verdicts}.")
+    return "\n".join(lines) + "\n"
+
+
+def diff_text(changes: Sequence[Change], old_label: str, new_label: str) -> str:
+    """The changes between two matrices, in release-note words."""
+    if not changes:
+        return f"no changes between {old_label} and {new_label}\n"
+    lines = [f"{len(changes)} change(s) from {old_label} to {new_label}:"]
+    lines += [f"- {c.text}" for c in changes]
+    return "\n".join(lines) + "\n"
+
+
+# --- words for the entry point that shows them ------------------------------------------------
+
+#: the entry points of the guard (the ``entry`` of log events); only the command has --assume
+ENTRIES = ("command", "import", "django", "flask", "lambda", "check", "fork")
+# (patterns, compiled by re's own cache when first used: not on the boot path of an app whose
+# findings name no --assume)
+_ASSUME_CLAUSE = r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*"
+_ONLY_ASSUME = r"^state it:? --assume [^\s,;]*$"
+#: AG305 (which framework serves the app) as each entry point can act on it
+_WHICH_FRAMEWORK = {
+    "import": "import appsec_guard after the framework that serves the app, or use its "
+    "integration (the Django app or the Flask extension)",
+    "check": "call appsec_guard.check(refresh=True) after the framework that serves the app is "
+    "imported, or use its integration (the Django app or the Flask extension)",
+    "lambda": "import the framework that serves the function in the handler's module, before "
+    "the guard runs (above @appsec_guard.lambda_handler)",
+}
+
+
+def remediation_for(entry: str, finding: Finding) -> str:
+    """``finding``'s remediation worded for ``entry``: ``--assume`` exists only in the command,
+    so elsewhere the clause that names it is dropped or replaced by what that entry can do."""
+    text = finding.remediation
+    if entry == "command" or "--assume" not in text:
+        return text
+    if finding.id == "AG305":
+        return _WHICH_FRAMEWORK.get(
+            entry, "use the integration of the framework that serves the app"
+        )
+    if finding.id == "AG900":
+        return "report this to appsec-guard's maintainers; the fact it decides is judged unknown"
+    if re.match(_ONLY_ASSUME, text):
+        return "reinstall it so that its metadata has a version"
+    return re.sub(_ASSUME_CLAUSE, "", text)
+
+
+def worded_for(entry: str, report: Report) -> Report:
+    """``report`` with every remediation worded for ``entry``."""
+    from ._frozen import replace
+
+    findings = tuple(
+        f
+        if remediation_for(entry, f) == f.remediation
+        else replace(f, remediation=remediation_for(entry, f))
+        for f in report.findings
+    )
+    return report.with_findings(findings)
+
+
+# --- the refusal of strict mode ---------------------------------------------------------------
+
+
+def refusal_text(
+    report: Report,
+    failing: Sequence[Verdict],
+    own: Sequence[Finding],
+    facts: Mapping[str, object],
+    *,
+    mode_origin: str,
+    silence_origin: str,
+) -> str:
+    """Why strict mode refuses the boot, naming where the mode and the silence are set."""
+    by_cap: Dict[str, List[Finding]] = {}
+    for f in report.findings:
+        if f.capability:
+            by_cap.setdefault(f.capability, []).append(f)
+    n = len(failing)
+    lines = [
+        f"appsec-guard refused to boot ({_setting(mode_origin, 'strict')}): {n} requested or "
+        "required Datadog AppSec capabilit"
+        + ("y" if n == 1 else "ies")
+        + " will not work on this stack",
+        "  stack: " + ", ".join(f"{k}={v}" for k, v in facts.items()),
+    ]
+    for v in failing:
+        why = [
+            w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
+        ]
+        state = "off" if v.status is Status.SUPPORTED and v.fails else v.status.value
+        lines.append(f"  - {v.capability} ({' and '.join(why)}): {state}")
+        for f in by_cap.get(v.capability, ()):
+            if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
+                continue
+            lines.append(f"      [{f.id}] {f.message}")
+            if f.remediation:
+                lines.append(f"        fix: {f.remediation}")
+    for f in own:
+        lines.append(f"  - [{f.id}] {f.message}")
+        if f.remediation:
+            lines.append(f"        fix: {f.remediation}")
+    silence = "APPSEC_GUARD_SILENCE" if silence_origin == "default" else silence_origin
+    lines.append(
+        f"  To boot anyway: silence a finding (add its id to {silence}) or set "
+        f"{_setting(mode_origin, 'warn')} to log instead of refusing."
+    )
+    return "\n".join(lines)
+
+
+def _setting(origin: str, value: str) -> str:
+    """``APPSEC_GUARD_MODE=strict``, ``settings.APPSEC_GUARD['mode']='strict'``, ``mode='strict'``."""
+    if origin.startswith("APPSEC_GUARD_"):
+        return f"{origin}={value}"
+    if origin.startswith("argument "):
+        return f"{origin[len('argument ') :]}{value!r}"  # "mode=" + "'strict'"
+    return f"{origin}={value!r}"

@@ -25,13 +25,14 @@ pytestmark = pytest.mark.slow
 
 def _rc(port: int, timeout: float = 5.0) -> RemoteConfig:
     env = {"DD_TRACE_AGENT_URL": f"http://127.0.0.1:{port}"}
-    status, evidence, findings = detect_remote_config(
+    fact = detect_remote_config(
         env,
         Path("/nonexistent-root"),
         deployment="docker",
         enabled_in_settings=True,
         options=ProbeOptions(timeout=timeout),
     )
+    status, evidence, findings = fact.value, list(fact.evidence), list(fact.findings)
     assert not findings
     assert evidence[0].source.startswith(f"probe:GET http://127.0.0.1:{port}/info")
     return status
@@ -137,13 +138,14 @@ def test_url_wins_and_hides_credentials(tmp_path: Path) -> None:
 
 def test_credentials_never_reach_evidence(tmp_path: Path) -> None:
     env = {"DD_TRACE_AGENT_URL": f"http://user:s3cret@127.0.0.1:{refused_port()}"}
-    _, evidence, _ = detect_remote_config(
+    fact = detect_remote_config(
         env,
         tmp_path,
         deployment="docker",
         enabled_in_settings=True,
         options=ProbeOptions(timeout=1.0),
     )
+    evidence = list(fact.evidence)
     assert all("s3cret" not in e.source + e.detail for e in evidence)
 
 
@@ -173,18 +175,16 @@ def test_host_and_port(tmp_path: Path) -> None:
 def test_malformed_agent_settings(tmp_path: Path, env: dict, message: str) -> None:
     with pytest.raises(AddressError, match=message):
         agent_address(env, tmp_path)
-    status, _, findings = detect_remote_config(
-        env, tmp_path, deployment="docker", enabled_in_settings=True
-    )
+    fact = detect_remote_config(env, tmp_path, deployment="docker", enabled_in_settings=True)
+    status, findings = fact.value, list(fact.findings)
     assert status is RemoteConfig.UNKNOWN
     assert [f.id for f in findings] == ["AG601"]
 
 
 def test_bad_url_with_credentials_does_not_leak(tmp_path: Path) -> None:
     env = {"DD_TRACE_AGENT_URL": "http://user:s3cret@h:notaport"}
-    _, evidence, findings = detect_remote_config(
-        env, tmp_path, deployment="docker", enabled_in_settings=True
-    )
+    fact = detect_remote_config(env, tmp_path, deployment="docker", enabled_in_settings=True)
+    evidence, findings = list(fact.evidence), list(fact.findings)
     text = " ".join(e.detail for e in evidence) + " ".join(f.message for f in findings)
     assert "s3cret" not in text
 
@@ -193,28 +193,29 @@ def test_bad_url_with_credentials_does_not_leak(tmp_path: Path) -> None:
 
 
 def test_disabled_by_setting(tmp_path: Path) -> None:
-    status, evidence, _ = detect_remote_config(
-        {}, tmp_path, deployment="docker", enabled_in_settings=False
-    )
+    fact = detect_remote_config({}, tmp_path, deployment="docker", enabled_in_settings=False)
+    status, evidence, _ = fact.value, list(fact.evidence), list(fact.findings)
     assert status is RemoteConfig.DISABLED
     assert evidence[0].source == "env:DD_REMOTE_CONFIGURATION_ENABLED"
 
 
 def test_unavailable_on_lambda(tmp_path: Path) -> None:
-    status, _, _ = detect_remote_config({}, tmp_path, deployment="lambda", enabled_in_settings=True)
+    fact = detect_remote_config({}, tmp_path, deployment="lambda", enabled_in_settings=True)
+    status = fact.value
     assert status is RemoteConfig.UNAVAILABLE
 
 
 def test_probe_turned_off(tmp_path: Path) -> None:
     with hanging_server() as port:
         env = {"DD_TRACE_AGENT_URL": f"http://127.0.0.1:{port}"}
-        status, evidence, _ = detect_remote_config(
+        fact = detect_remote_config(
             env,
             tmp_path,
             deployment="docker",
             enabled_in_settings=True,
             options=ProbeOptions(enabled=False),
         )
+        status, evidence, _ = fact.value, list(fact.evidence), list(fact.findings)
     assert status is RemoteConfig.UNKNOWN
     assert evidence[0].detail == "turned off"
 

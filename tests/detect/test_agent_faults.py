@@ -66,13 +66,14 @@ def test_redirect_to_another_server_is_not_followed(tmp_path: Path) -> None:
         ).encode()
         with counting_server(moved) as agent:
             env = {"DD_TRACE_AGENT_URL": f"http://127.0.0.1:{agent[0]}"}
-            status, evidence, _ = detect_remote_config(
+            fact = detect_remote_config(
                 env,
                 tmp_path,
                 deployment="docker",
                 enabled_in_settings=True,
                 options=ProbeOptions(timeout=5.0),
             )
+            status, evidence, _ = fact.value, list(fact.evidence), list(fact.findings)
         assert agent[1] == 1  # the configured agent was asked, once
         assert elsewhere[1] == 0  # the redirect target never was
     assert status is RemoteConfig.UNKNOWN
@@ -150,9 +151,10 @@ def test_server_trickling_its_answer_past_the_deadline() -> None:
 def test_agent_host_that_is_not_a_host_is_ag601_without_the_value(
     tmp_path: Path, host: str
 ) -> None:
-    status, evidence, findings = detect_remote_config(
+    fact = detect_remote_config(
         {"DD_AGENT_HOST": host}, tmp_path, deployment="docker", enabled_in_settings=True
     )
+    status, evidence, findings = fact.value, list(fact.evidence), list(fact.findings)
     assert status is RemoteConfig.UNKNOWN
     [finding] = findings
     assert finding.id == "AG601"

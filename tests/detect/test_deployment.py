@@ -21,11 +21,12 @@ def _file(root: Path, rel: str, content: bytes = b"") -> Path:
 
 
 def _dep(env: Dict[str, str], root: Path) -> str:
-    return detect_deployment(env, root)[0]
+    return detect_deployment(env, root).value
 
 
 def test_host_when_nothing(tmp_path: Path) -> None:
-    dep, evidence = detect_deployment({}, tmp_path)
+    fact = detect_deployment({}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert dep == "host"
     assert evidence[0].source == "no platform marker"
 
@@ -45,7 +46,8 @@ def test_lambda(tmp_path: Path, env: Dict[str, str]) -> None:
 
 def test_lambda_evidence_shows_marker_value_but_not_function_name(tmp_path: Path) -> None:
     env = {"AWS_LAMBDA_FUNCTION_NAME": "billing-prod", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}
-    _, evidence = detect_deployment(env, tmp_path)
+    fact = detect_deployment(env, tmp_path)
+    evidence = list(fact.evidence)
     text = [(e.source, e.detail) for e in evidence]
     assert ("env:AWS_EXECUTION_ENV", "AWS_Lambda_python3.12") in text
     assert all("billing-prod" not in d for _, d in text)
@@ -71,13 +73,15 @@ def test_ecs(tmp_path: Path, env: Dict[str, str]) -> None:
 
 @pytest.mark.parametrize("value", ["AWS_ECS_", "AWS_ECS_\x00\xff junk" * 10, "AWS_ECS_fargate"])
 def test_malformed_ecs_execution_env(tmp_path: Path, value: str) -> None:
-    dep, evidence = detect_deployment({"AWS_EXECUTION_ENV": value}, tmp_path)
+    fact = detect_deployment({"AWS_EXECUTION_ENV": value}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert dep == "ecs"
     assert "unrecognised" in evidence[0].detail
 
 
 def test_unknown_execution_env_falls_through(tmp_path: Path) -> None:
-    dep, evidence = detect_deployment({"AWS_EXECUTION_ENV": "AWS_EC2 ;rm -rf"}, tmp_path)
+    fact = detect_deployment({"AWS_EXECUTION_ENV": "AWS_EC2 ;rm -rf"}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert dep == "host"
     assert "unrecognised value" in evidence[0].detail  # odd characters are not echoed
 
@@ -89,7 +93,8 @@ def test_kubernetes_by_env(tmp_path: Path) -> None:
 
 def test_kubernetes_by_service_account(tmp_path: Path) -> None:
     _file(tmp_path, "/var/run/secrets/kubernetes.io/serviceaccount/token", b"secret-token")
-    dep, evidence = detect_deployment({}, tmp_path)
+    fact = detect_deployment({}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert dep == "kubernetes"
     assert all("secret-token" not in e.detail for e in evidence)
 
@@ -122,7 +127,8 @@ def test_cloud_run(tmp_path: Path) -> None:
 
 def test_docker_by_dockerenv(tmp_path: Path) -> None:
     _file(tmp_path, "/.dockerenv")
-    dep, evidence = detect_deployment({}, tmp_path)
+    fact = detect_deployment({}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert (dep, evidence[0].source) == ("docker", "file:/.dockerenv")
 
 
@@ -149,7 +155,8 @@ def test_docker_by_mountinfo_on_cgroup_v2(tmp_path: Path) -> None:
     _file(tmp_path, "/proc/self/cgroup", b"0::/\n")
     mount = f"1 2 0:3 /var/lib/docker/containers/{CID}/hostname /etc/hostname rw - ext4 x rw\n"
     _file(tmp_path, "/proc/self/mountinfo", mount.encode())
-    dep, evidence = detect_deployment({}, tmp_path)
+    fact = detect_deployment({}, tmp_path)
+    dep, evidence = fact.value, list(fact.evidence)
     assert dep == "docker"
     assert evidence[0].detail == f"container id {CID[:12]}"
 

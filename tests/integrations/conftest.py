@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import pytest
 
-from appsec_guard import _process
+from appsec_guard import session
 from tests.helpers.agent import refused_port, stop_process
 from tests.helpers.env import is_machine_setting, without_machine_settings
 
@@ -147,8 +147,8 @@ def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if is_machine_setting(name):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DD_TRACE_AGENT_URL", f"http://127.0.0.1:{refused_port()}")
-    _process.reset_for_tests()
+    session.reset_for_tests()
     try:
         yield
     finally:
-        _process.reset_for_tests()
+        session.reset_for_tests()

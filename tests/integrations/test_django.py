@@ -133,3 +133,45 @@ def test_settings_that_are_not_a_dict_are_one_clear_finding():
         if e["finding_id"] == "AG700"
     ]
     assert messages == ["settings.APPSEC_GUARD: 'strict' is not a dict; ignored"]
+
+
+# Issue 13, case 2: `import appsec_guard` in manage.py, its Django hook, then the Django app:
+# each finding is logged once for the process.
+MANAGE_WITH_IMPORT = (
+    "import os, sys\n"
+    "import structlog_json\n"
+    "import appsec_guard\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'djangoproj.settings')\n"
+    "from django.core.management import execute_from_command_line\n"
+    "execute_from_command_line(['manage.py', 'check'])\n"
+)
+
+
+def test_each_finding_is_logged_once_with_the_import_and_the_app():
+    env = child_env(
+        {"DD_APPSEC_ENABLED": "true", "DD_REMOTE_CONFIGURATION_ENABLED": "false"}, PROJECT
+    )
+    res = run_py(["-c", MANAGE_WITH_IMPORT], env, cwd=PROJECT)
+    assert res.returncode == 0, res.stderr
+    findings = guard_events(res.stdout, "appsec_guard.finding")
+    ids = [e["finding_id"] for e in findings]
+    assert ids.count("AG500") == 1, ids
+    assert len(ids) == len(set(ids)), ids
+    assert "(AG500)" in res.stderr  # the system check still lists it
+
+
+# Issue 13, case 4: Django's checks word the remediation for Django (no --assume there).
+def test_remote_configuration_unknown_is_worded_for_django():
+    from tests.helpers.agent import refused_port
+
+    res = manage(
+        "check",
+        DD_APPSEC_ENABLED="true",
+        DD_TRACE_AGENT_URL=f"http://127.0.0.1:{refused_port()}",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "(AG502)" in res.stderr
+    assert "make the Agent reachable at boot" in res.stderr
+    assert "--assume" not in res.stderr
+    (ag502,) = [e for e in guard_events(res.stdout) if e.get("finding_id") == "AG502"]
+    assert "--assume" not in ag502["remediation"]

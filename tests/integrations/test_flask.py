@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from appsec_guard import GuardError, _process
+from appsec_guard import GuardError, session
 from tests.helpers.agent import free_port
 
 from .conftest import PROJECTS, child_env, get_json, guard_events
@@ -43,12 +47,12 @@ def test_warn_logs_and_stores_the_report(create_app, caplog):
 
 def test_requests_run_no_guard_code(create_app):
     app = create_app(FAILING)
-    runs = _process.STATE.runs
+    runs = session.STATE.runs
     assert runs == 1
     client = app.test_client()
     for _ in range(50):
         assert client.get("/").json["hello"] == "flask"
-    assert _process.STATE.runs == runs
+    assert session.STATE.runs == runs
     hooks = [app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs]
     assert not any(
         "appsec_guard" in getattr(f, "__module__", "")
@@ -144,11 +148,11 @@ def test_check_refresh_keeps_the_extensions_policy(create_app):
     app = Flask("x")
     app.config["APPSEC_GUARD_SILENCE"] = "AG600"
     AppSecGuard(app, require=["threat_protection"])
-    before = _process.STATE.policy
+    before = session.STATE.policy
     assert before is not None
     assert before.require == {"threat_protection"} and before.silence == {"AG600"}
     report = appsec_guard.check(refresh=True)
-    after = _process.STATE.policy
+    after = session.STATE.policy
     assert after is not None
     assert after.require == {"threat_protection"} and after.silence == {"AG600"}
     assert report.stack.framework is not None and report.stack.framework.name == "flask"
@@ -166,7 +170,7 @@ def test_cli_command_in_off_mode_judges_with_the_apps_policy(create_app):
     assert app.extensions["appsec_guard"] is None
     result = app.test_cli_runner().invoke(args=["appsec-guard", "check", "--format", "json"])
     assert result.exit_code == 1, result.output  # the code policy's requirement fails
-    policy = _process.STATE.policy
+    policy = session.STATE.policy
     assert policy is not None
     assert policy.require == {"user_event_tracking"} and policy.silence == {"AG600"}
 
@@ -181,3 +185,35 @@ def test_environment_only_variables_in_config_are_not_bad_keys(create_app):
     guard = AppSecGuard(app)
     assert guard.report is not None
     assert not [f for f in guard.report.findings if f.id == "AG700"]
+
+
+# Issue 13, case 5: strict mode refusing create_app: `flask appsec-guard check` prints the
+# report and exits 1, with no traceback.
+@pytest.mark.slow
+def test_flask_check_command_under_strict_prints_the_report(tmp_path):
+    flask = shutil.which("flask", path=str(Path(sys.executable).parent))
+    assert flask is not None
+    env = child_env(
+        {
+            "APPSEC_GUARD_MODE": "strict",
+            "APPSEC_GUARD_REQUIRE": "api_security",
+            "APPSEC_GUARD_MATRIX": str(PROJECTS / "api_security_needs_99.json"),
+            "FLASK_APP": "flaskapp:create_app",
+        },
+        PROJECTS / "flaskapp",
+    )
+    for fmt in ("text", "json"):
+        res = subprocess.run(
+            [flask, "appsec-guard", "check", "--format", fmt],
+            env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert res.returncode == 1, (res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr + res.stdout
+        if fmt == "json":
+            # after the app's own log lines (its structlog writes JSON lines to stdout)
+            doc = json.loads(res.stdout[res.stdout.index("{\n") :])
+            assert doc["capabilities"]["api_security"]["status"] == "unsupported"
+        else:
+            assert "FAIL: requested or required capabilities will not work: api_security" in (
+                res.stdout
+            )

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from appsec_guard import _process, policy
+from appsec_guard import policy, session
 
 from .conftest import LAYER_99, child_env, guard_events, json_lines, run_py
 
@@ -22,7 +22,7 @@ def py(code: str, **env: str):
 
 def test_import_runs_the_guard_once():
     res = py(SETUP + "import appsec_guard; import appsec_guard; r = appsec_guard.check(); "
-             "from appsec_guard import _process; print(_process.STATE.runs)")  # fmt: skip
+             "from appsec_guard import session; print(session.STATE.runs)")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert len(guard_events(res.stdout, "appsec_guard.summary")) == 1
     assert res.stdout.strip().splitlines()[-1] == "1"
@@ -43,6 +43,47 @@ def test_submodule_imports_do_not_run_it(args):
     assert guard_events(res.stdout) == []
     if args[0] == "-m":  # the command's stdout is its JSON document, unpolluted
         assert json.loads(res.stdout)["schema_version"] == 2
+
+
+# Issue 13, case 8: which imports run the guard is decided by what is imported (the entry
+# points that run it themselves do not), the same with or without stack frames to walk, and
+# the same for both spellings of one import.
+STRICT_FAILING = {
+    "APPSEC_GUARD_MODE": "strict",
+    "APPSEC_GUARD_REQUIRE": "api_security",
+    "APPSEC_GUARD_MATRIX": str(LAYER_99),
+}
+NO_FRAMES = "import sys; del sys._getframe; "
+
+
+@pytest.mark.parametrize("frames", ["", NO_FRAMES])
+@pytest.mark.parametrize(
+    ("statement", "runs"),
+    [
+        ("import appsec_guard", True),
+        ("from appsec_guard import testing", True),
+        ("from appsec_guard.testing import make_stack", True),
+        ("import appsec_guard.testing", True),
+        ("import appsec_guard.cli", False),
+        ("from appsec_guard.cli import main", False),
+        ("import appsec_guard.contrib.flask", False),
+        ("from appsec_guard.contrib import flask", False),
+        ("import appsec_guard.contrib.django", False),
+        ("from appsec_guard.aws_lambda import lambda_handler", False),
+    ],
+)
+def test_which_imports_run_the_guard(statement: str, runs: bool, frames: str) -> None:
+    res = py(SETUP + frames + statement, **STRICT_FAILING)
+    refused = "appsec_guard.errors.GuardError: appsec-guard refused to boot" in res.stderr
+    assert refused is runs, res.stderr
+    assert res.returncode == (1 if runs else 0), res.stderr
+
+
+def test_python_m_runs_only_the_command():
+    res = run_py(["-m", "appsec_guard", "check", "--no-probe"], child_env(STRICT_FAILING))
+    assert res.returncode == 1  # the boot would refuse: the command fails, printing its report
+    assert "refused to boot" not in res.stderr and guard_events(res.stdout) == []
+    assert "FAIL: requested or required capabilities will not work: api_security" in res.stdout
 
 
 def test_import_stays_cheap():
@@ -137,7 +178,7 @@ def test_check_from_many_threads_runs_once(fresh_state, monkeypatch):
 
     def worker():
         barrier.wait()
-        results.append(_process.check())
+        results.append(session.check())
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
     for t in threads:
@@ -146,7 +187,7 @@ def test_check_from_many_threads_runs_once(fresh_state, monkeypatch):
         t.join(30)
     assert len(results) == 16
     assert all(r is results[0] for r in results)
-    assert _process.STATE.runs == 1
+    assert session.STATE.runs == 1
 
 
 def test_policy_precedence_and_bad_values():

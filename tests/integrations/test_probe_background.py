@@ -12,15 +12,15 @@ from typing import Iterator, List
 
 import pytest
 
-from appsec_guard import _process
+from appsec_guard import session
 
 from ..helpers.agent import answering_server, hanging_server, loopback_server
 from .conftest import child_env, guard_events, run_py
 
 SETUP = "import structlog_json; "
 WAIT = (
-    "import appsec_guard; from appsec_guard import _process; "
-    "print('waited', _process.wait_for_background_probe({}))"
+    "import appsec_guard; from appsec_guard import session; "
+    "print('waited', session.wait_for_background_probe({}))"
 )
 INFO = json.dumps({"version": "7.50.0", "endpoints": ["/info", "/v0.7/config"]}).encode()
 ANSWER = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + INFO
@@ -86,11 +86,11 @@ def test_background_probe_of_a_hanging_agent_stops_at_its_deadline(site: Path) -
     [("", "sync"), ("SYNC", "sync"), (" background ", "background"), ("off", "off")],
 )
 def test_probe_mode_values(value: str, expected: str) -> None:
-    assert _process.probe_mode({"APPSEC_GUARD_PROBE": value}) == (expected, None)
+    assert session.probe_mode({"APPSEC_GUARD_PROBE": value}) == (expected, None)
 
 
 def test_bad_probe_mode_is_ag700_and_sync() -> None:
-    mode, problem = _process.probe_mode({"APPSEC_GUARD_PROBE": "later"})
+    mode, problem = session.probe_mode({"APPSEC_GUARD_PROBE": "later"})
     assert mode == "sync"
     assert problem is not None
     assert problem.id == "AG700"
@@ -139,28 +139,56 @@ def test_a_superseded_probe_answer_is_dropped_and_one_probe_is_in_flight(
     release = threading.Event()
     conns: List[socket.socket] = []
     # a deadline the held Agent cannot outlast: the order of the answers is the test's
-    monkeypatch.setattr(_process, "_background_options", lambda: ProbeOptions(timeout=20))
+    monkeypatch.setattr(session, "_background_options", lambda: ProbeOptions(timeout=20))
     with held_agent(release, conns) as port:
         monkeypatch.setenv("DD_TRACE_AGENT_URL", f"http://127.0.0.1:{port}")
         monkeypatch.setenv("APPSEC_GUARD_PROBE", "background")
         monkeypatch.setenv("DD_APPSEC_ENABLED", "true")
-        _process.run("import")  # the boot's probe: held by the Agent
+        session.run("import")  # the boot's probe: held by the Agent
         for _ in range(1000):  # bounded: until the probe has connected
             if conns:
                 break
             threading.Event().wait(0.01)
         assert len(conns) == 1
         # the integration runs meanwhile, with its own policy, and wants a probe too
-        _process.run("flask", code={"silence": ["AG600"]}, settings_label="app.config")
+        session.run("flask", code={"silence": ["AG600"]}, settings_label="app.config")
         probes = [t for t in threading.enumerate() if t.name == "appsec-guard-agent-probe-bg"]
         assert len(probes) == 1
         release.set()
-        assert _process.wait_for_background_probe(20)
+        assert session.wait_for_background_probe(20)
         for t in probes:
             t.join(20)
-    policy, report = _process.STATE.policy, _process.STATE.report
+    policy, report = session.STATE.policy, session.STATE.report
     assert policy is not None and report is not None
     assert policy.silence == {"AG600"}  # the boot's answer did not bring its policy back
-    assert _process.STATE.integration == "flask"
+    assert session.STATE.integration == "flask"
     assert report.stack.remote_config.value == "enabled"
     assert len(conns) == 2  # the integration's run asked the Agent after the boot's probe
+
+
+# Issue 13: the probe's answer re-judges the last detection (one fact replaced), not a new
+# run with the answer passed back in as an assumption.
+def test_the_answer_replaces_one_fact_with_its_own_evidence(site: Path) -> None:
+    code = (
+        SETUP
+        + WAIT.format(10)
+        + "; import json; r = appsec_guard.check(); print(json.dumps({'runs': session.STATE.runs,"
+        " 'rejudged': session.STATE.rejudged, 'evidence': [e.to_dict() for e in r.stack.evidence"
+        " if e.fact == 'remote_config']}))"
+    )
+    with answering_server(ANSWER) as port:
+        env = child_env(
+            {
+                "APPSEC_GUARD_PROBE": "background",
+                "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{port}",
+                "DD_APPSEC_ENABLED": "true",
+            },
+            site,
+        )
+        res = run_py(["-c", code], env)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (doc["runs"], doc["rejudged"]) == (1, 1)
+    (evidence,) = doc["evidence"]  # the probe's own, no "assumed" left over
+    assert evidence["source"].startswith("probe:GET http://127.0.0.1:")
+    assert "/v0.7/config" in evidence["detail"]

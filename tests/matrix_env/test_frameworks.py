@@ -62,7 +62,8 @@ def test_version_read_from_metadata() -> None:
 
 def test_installed_framework_is_detected_before_import() -> None:
     modules = {k: v for k, v in sys.modules.items() if k.split(".")[0] != NAME}
-    framework, evidence, findings = detect_framework(modules, Distributions.scan())
+    fact = detect_framework(modules, Distributions.scan())
+    framework, evidence, findings = fact.value, list(fact.evidence), list(fact.findings)
     assert framework is not None
     assert framework.name == NAME
     assert framework.version is not None
@@ -74,7 +75,8 @@ def test_installed_framework_is_detected_before_import() -> None:
 def test_imported_framework_is_detected_from_sys_modules() -> None:
     importlib.import_module(NAME)
     assert NAME in sys.modules
-    framework, evidence, _ = detect_framework(sys.modules, Distributions.scan())
+    fact = detect_framework(sys.modules, Distributions.scan())
+    framework, evidence, _ = fact.value, list(fact.evidence), list(fact.findings)
     assert framework is not None
     assert framework.name == NAME
     assert framework.version is not None
@@ -128,10 +130,10 @@ def test_the_flask_extension_runs_on_this_flask(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("APPSEC_GUARD_PROBE", "off")
     from flask import Flask
 
-    from appsec_guard import _process
+    from appsec_guard import session
     from appsec_guard.contrib.flask import AppSecGuard
 
-    _process.reset_for_tests()
+    session.reset_for_tests()
     app = Flask("guarded")
     AppSecGuard(app)
     report = app.extensions["appsec_guard"]

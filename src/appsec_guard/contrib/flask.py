@@ -9,15 +9,17 @@ The guard runs once in ``init_app`` (app creation), with Flask as the framework 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
-from .. import _process
+from .. import session
+from ..errors import GuardError
 from ..model import Report
 from ..policy import ENV_ONLY_NAMES
+from ..render import report_text
 
 EXTENSION = "appsec_guard"
 _GUARD = "appsec_guard.extension"  # the AppSecGuard object: its code policy and settings
@@ -47,7 +49,7 @@ class AppSecGuard:
             if isinstance(key, str) and key.startswith(_PREFIX) and key not in ENV_ONLY_NAMES
         }
         self.settings = conf
-        self.report = _process.run("flask", **self._run_args())
+        self.report = session.run("flask", **self._run_args())
         app.extensions[EXTENSION] = self.report
         app.extensions[_GUARD] = self
         app.cli.add_command(cli)
@@ -57,33 +59,48 @@ class AppSecGuard:
             "code": self.policy,
             "settings": self.settings,
             "settings_label": "app.config",
-            "framework_hint": _process._framework_version("flask"),
+            "framework_hint": session.framework_version("flask"),
         }
 
 
-@cli.command("check")
+@cli.command("check", with_appcontext=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("-v", "--verbose", is_flag=True, help="also show info findings")
 def check_command(fmt: str, verbose: bool) -> None:
     """Print the guard's report for this app; exit 1 if a wanted capability is unsupported."""
-    from .._emit import redact, redact_text
-    from ..render import report_text
-
-    report: Optional[Report] = current_app.extensions.get(EXTENSION)
-    if report is None:  # off mode at boot: the command is an explicit request to judge
-        guard: Optional[AppSecGuard] = current_app.extensions.get(_GUARD)
-        args = (
-            guard._run_args()
-            if guard is not None
-            else {"framework_hint": _process._framework_version("flask")}
-        )
-        report = _process.run("flask", force=True, **args)
-    assert report is not None
-    if fmt == "json":
+    ctx = click.get_current_context()
+    if current_app:
+        report = _app_report(cast(Any, current_app)._get_current_object())
+    else:
+        try:  # the app is created here, so a strict refusal is a report, not a traceback
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except GuardError as exc:
+            if exc.report is None:
+                raise click.ClickException(str(exc)) from None
+            report = exc.report
+        else:
+            with app.app_context():
+                report = _app_report(app)
+    if fmt == "json":  # the session's reports are redacted where they are built
+        from ..redaction import redact
         from ..tags import tagged
 
         click.echo(json.dumps(redact(tagged(report.to_dict())), indent=2))
     else:
-        click.echo(redact_text(report_text(report, verbose=verbose)), nl=False)
+        click.echo(report_text(report, verbose=verbose), nl=False)
     if not report.ok:
-        click.get_current_context().exit(1)
+        ctx.exit(1)
+
+
+def _app_report(app: Flask) -> Report:
+    report: Optional[Report] = app.extensions.get(EXTENSION)
+    if report is None:  # off mode at boot: the command is an explicit request to judge
+        guard: Optional[AppSecGuard] = app.extensions.get(_GUARD)
+        args = (
+            guard._run_args()
+            if guard is not None
+            else {"framework_hint": session.framework_version("flask")}
+        )
+        report = session.run("flask", force=True, **args)
+    assert report is not None
+    return report

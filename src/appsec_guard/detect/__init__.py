@@ -19,6 +19,7 @@ from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severit
 from .agent import ProbeOptions, detect_remote_config
 from .deployment import detect_deployment
 from .distributions import Distributions
+from .fact import Fact
 from .framework import detect_framework
 from .runtime import detect_runtime
 from .settings import Settings, read_disk, read_settings
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 
-__all__ = ["Detection", "ProbeOptions", "detect"]
+__all__ = ["Detection", "Fact", "ProbeOptions", "detect"]
 
 T = TypeVar("T")
 
@@ -36,13 +37,31 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Detection:
     """What the detectors found: the stack, the capabilities the DD_* settings ask for,
-    and findings about the detection itself (an ambiguous framework, a misread setting)."""
+    and findings about the detection itself (an ambiguous framework, a misread setting).
+
+    ``facts`` keeps each detected fact's own answer, so that one fact detected again later
+    (Remote Configuration from a background probe, the framework once it is imported)
+    replaces its value, evidence and findings without detecting the others again."""
 
     stack: Stack
     requested: FrozenSet[str] = frozenset()
     findings: Tuple[Finding, ...] = ()
     #: the ddtrace settings, for what ddtrace will switch on (None: unknown)
     settings: Optional[ActivationSettings] = None
+    facts: Tuple[Tuple[str, Fact], ...] = ()
+
+    def fact(self, name: str) -> Optional[Fact]:
+        return dict(self.facts).get(name)
+
+    def with_fact(self, name: str, fact: Fact) -> Detection:
+        """This detection with ``name`` ("framework", "remote_config") answered by ``fact``."""
+        old = self.fact(name)
+        dropped = set(old.findings) if old is not None else set()
+        evidence = tuple(e for e in self.stack.evidence if e.fact != name) + fact.evidence
+        findings = tuple(f for f in self.findings if f not in dropped) + fact.findings
+        facts = (*((n, f) for n, f in self.facts if n != name), (name, fact))
+        stack = self.stack.with_facts(evidence=evidence, **{name: fact.value})
+        return Detection(stack, self.requested, findings, self.settings, facts)
 
 
 class _Boundary:
@@ -97,11 +116,10 @@ def detect(
     evidence: List[Evidence] = []
     findings: List[Finding] = []
     no_ev: List[Evidence] = []
-    no_findings: List[Finding] = []
     no_version: Optional[Version] = None
-    no_framework: Optional[Framework] = None
 
-    detected_rt, ev = boundary.run("runtime", (_unknown_runtime(), no_ev), detect_runtime)
+    rt_fact = boundary.run("runtime", Fact(_unknown_runtime()), detect_runtime)
+    detected_rt, ev = rt_fact.value, rt_fact.evidence
     runtime = Runtime(
         implementation=assumed.get("implementation", detected_rt.implementation),
         version=assumed.get("python", detected_rt.version),
@@ -120,32 +138,32 @@ def detect(
         ddtrace = assumed["ddtrace"]
     elif dists is not None:
         found = dists
-        ddtrace, ddtrace_version_unknown, ev = boundary.run(
+        ddtrace, ddtrace_version_unknown, dd_ev = boundary.run(
             "ddtrace", (no_version, False, no_ev), lambda: _ddtrace(found)
         )
-        evidence.extend(ev)
+        evidence.extend(dd_ev)
 
+    facts: List[Tuple[str, Fact]] = []
     framework: Optional[Framework] = None
     if "framework" in assumed:
         framework = assumed["framework"]
     elif dists is not None:
         found = dists
-        framework, ev_fw, fw_findings = boundary.run(
-            "framework",
-            (no_framework, no_ev, no_findings),
-            lambda: detect_framework(mods, found, framework_hint),
+        fw_fact = boundary.run(
+            "framework", Fact(None), lambda: detect_framework(mods, found, framework_hint)
         )
-        evidence.extend(ev_fw)
-        findings.extend(fw_findings)
+        framework = fw_fact.value
+        evidence.extend(fw_fact.evidence)
+        findings.extend(fw_fact.findings)
+        facts.append(("framework", fw_fact))
 
     deployment = "host"
     if "deployment" in assumed:
         deployment = assumed["deployment"]
     else:
-        deployment, ev = boundary.run(
-            "deployment", ("host", no_ev), lambda: detect_deployment(env, root)
-        )
-        evidence.extend(ev)
+        dep_fact = boundary.run("deployment", Fact("host"), lambda: detect_deployment(env, root))
+        deployment = dep_fact.value
+        evidence.extend(dep_fact.evidence)
 
     settings = boundary.run(
         "settings", Settings(frozenset(), True), lambda: read_settings(env, ddtrace)
@@ -153,10 +171,10 @@ def detect(
     evidence.extend(settings.evidence)
     findings.extend(settings.findings)
     no_disk: Tuple[Tuple[str, ...], FrozenSet[str], List[Evidence]] = ((), frozenset(), [])
-    stable, unreadable, ev = boundary.run(
+    stable, unreadable, disk_ev = boundary.run(
         "settings files", no_disk, lambda: read_disk(env, root, runtime.os)
     )
-    evidence.extend(ev)
+    evidence.extend(disk_ev)
     view: Optional[ActivationSettings] = boundary.run(
         "settings",
         None,
@@ -168,9 +186,9 @@ def detect(
         remote_config = assumed["remote_config"]
     else:
         dep = deployment
-        remote_config, ev, rc_findings = boundary.run(
+        rc_fact = boundary.run(
             "remote_config",
-            (RemoteConfig.UNKNOWN, no_ev, no_findings),
+            Fact(RemoteConfig.UNKNOWN),
             lambda: detect_remote_config(
                 env,
                 root,
@@ -179,8 +197,10 @@ def detect(
                 options=options,
             ),
         )
-        evidence.extend(ev)
-        findings.extend(rc_findings)
+        remote_config = rc_fact.value
+        evidence.extend(rc_fact.evidence)
+        findings.extend(rc_fact.findings)
+        facts.append(("remote_config", rc_fact))
 
     evidence.extend(
         Evidence(key, "assumed", _show(value)) for key, value in sorted(assumed.items())
@@ -200,6 +220,7 @@ def detect(
         requested=settings.requested,
         findings=tuple(boundary.findings + findings),
         settings=view,
+        facts=tuple(facts),
     )
 
 

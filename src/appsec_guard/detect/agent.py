@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from ..model import Evidence, Finding, RemoteConfig, Severity
 from ._io import exists, under
+from .fact import Fact
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
@@ -321,8 +322,27 @@ def detect_remote_config(
     deployment: str,
     enabled_in_settings: bool,
     options: ProbeOptions = ProbeOptions(),  # noqa: B008 (frozen)
-) -> Tuple[RemoteConfig, List[Evidence], List[Finding]]:
+) -> Fact:
     """Remote Configuration status, its evidence, and findings about the Agent settings."""
+    return Fact.of(
+        *_remote_config(
+            env,
+            root,
+            deployment=deployment,
+            enabled_in_settings=enabled_in_settings,
+            options=options,
+        )
+    )
+
+
+def _remote_config(
+    env: Mapping[str, str],
+    root: Path,
+    *,
+    deployment: str,
+    enabled_in_settings: bool,
+    options: ProbeOptions,
+) -> Tuple[RemoteConfig, List[Evidence], List[Finding]]:
     if not enabled_in_settings:
         return (
             RemoteConfig.DISABLED,

@@ -34,6 +34,7 @@ from typing import List, Mapping, Optional, Tuple
 
 from ..model import Evidence
 from ._io import exists, read_text, under
+from .fact import Fact
 
 _FACT = "deployment"
 
@@ -56,8 +57,12 @@ _MOUNT_ID = re.compile(
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
 
 
-def detect_deployment(env: Mapping[str, str], root: Path) -> Tuple[str, List[Evidence]]:
+def detect_deployment(env: Mapping[str, str], root: Path) -> Fact:
     """The deployment type (see :data:`appsec_guard.model.DEPLOYMENTS`) and its evidence."""
+    return Fact.of(*_deployment(env, root))
+
+
+def _deployment(env: Mapping[str, str], root: Path) -> Tuple[str, List[Evidence]]:
     execution_env = env.get("AWS_EXECUTION_ENV", "")
     shown = _show(execution_env)
 

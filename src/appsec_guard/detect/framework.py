@@ -6,6 +6,7 @@ from typing import List, Mapping, Optional, Tuple
 
 from ..model import Evidence, Finding, Framework, Severity
 from .distributions import Distributions
+from .fact import Fact
 
 #: Web frameworks the guard recognises, by import name -> distribution name. Listed in the
 #: order a tie is broken: a framework built on another (FastAPI on Starlette) comes first.
@@ -34,6 +35,16 @@ _ALSO_LIBRARIES = frozenset({"aiohttp", "tornado", "starlette"})
 
 
 def detect_framework(
+    modules: Mapping[str, object],
+    dists: Distributions,
+    hint: Optional[Framework] = None,
+) -> Fact:
+    """The web framework serving the app (value: a Framework or None), its evidence, and
+    findings when several are imported or installed."""
+    return Fact.of(*_detect(modules, dists, hint))
+
+
+def _detect(
     modules: Mapping[str, object],
     dists: Distributions,
     hint: Optional[Framework] = None,

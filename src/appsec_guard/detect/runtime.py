@@ -9,6 +9,7 @@ from typing import List, Tuple
 from packaging.version import Version
 
 from ..model import Evidence, Runtime
+from .fact import Fact
 
 _OS = {"linux": "linux", "darwin": "macos", "win32": "windows", "cygwin": "windows"}
 
@@ -38,7 +39,12 @@ def python_version(info: Tuple[int, int, int, str, int] = tuple(sys.version_info
     return Version(f"{major}.{minor}.{micro}{suffix}")
 
 
-def detect_runtime() -> Tuple[Runtime, List[Evidence]]:
+def detect_runtime() -> Fact:
+    """The running interpreter (value: a Runtime) and its evidence."""
+    return Fact.of(*_runtime())
+
+
+def _runtime() -> Tuple[Runtime, List[Evidence]]:
     bits = 64 if sys.maxsize > 2**32 else 32
     machine = platform.machine()
     runtime = Runtime(

@@ -3,7 +3,7 @@
 import structlog_json  # noqa: F401  (the app's own structlog configuration)
 from flask import Flask, jsonify
 
-from appsec_guard import _process
+from appsec_guard import session
 from appsec_guard.contrib.flask import AppSecGuard
 
 guard = AppSecGuard()
@@ -17,6 +17,6 @@ def create_app(config=None):
 
     @app.route("/")
     def index():
-        return jsonify(hello="flask", guard_runs=_process.STATE.runs)
+        return jsonify(hello="flask", guard_runs=session.STATE.runs)
 
     return app

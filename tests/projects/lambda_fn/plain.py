@@ -4,6 +4,6 @@ import structlog_json  # noqa: F401  (the app's own structlog configuration)
 
 
 def handler(event, context):
-    from appsec_guard import _process
+    from appsec_guard import session
 
-    return {"echo": event, "guard_runs": _process.STATE.runs}
+    return {"echo": event, "guard_runs": session.STATE.runs}

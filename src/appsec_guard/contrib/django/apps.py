@@ -17,7 +17,7 @@ class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
         from django.conf import settings
         from django.core import checks as django_checks
 
-        from ... import _process
+        from ... import session
         from . import checks
 
         conf = getattr(settings, "APPSEC_GUARD", None)  # not a dict: the policy says so (AG700)
@@ -32,12 +32,12 @@ class AppSecGuardConfig(AppConfig):  # type: ignore[misc]
         except TypeError:  # not a list: Django's own checks report it
             django_silenced = ()
         try:
-            checks.REPORT = _process.run(
+            checks.REPORT = session.run(
                 "django",
                 settings=conf,
                 settings_label="settings.APPSEC_GUARD",
                 extra_silence=django_silenced,
-                framework_hint=_process._framework_version("django"),
+                framework_hint=session.framework_version("django"),
             )
         except GuardError as exc:
             raise ImproperlyConfigured(str(exc)) from exc

@@ -26,17 +26,11 @@ def guard_findings(app_configs: Any = None, **kwargs: Any) -> List[Any]:
     """Registered with ``checks.register``: reads the report of ready(), runs nothing."""
     if REPORT is None:
         return []
-    from ..._emit import redact_text, secret_values
-
-    secrets = secret_values()
+    # the session's report is redacted where it is built
     return [
         _LEVELS[f.severity](
-            redact_text(
-                f"[{f.severity.value}] {f.message}"
-                + (f" [{f.capability}]" if f.capability else ""),
-                secrets,
-            ),
-            hint=redact_text(f.remediation, secrets) if f.remediation else None,
+            f"[{f.severity.value}] {f.message}" + (f" [{f.capability}]" if f.capability else ""),
+            hint=f.remediation or None,
             id=f.id,
         )
         for f in REPORT.findings

@@ -398,6 +398,7 @@ def test_judgement_module_does_no_io() -> None:
         "dataclasses",
         "._frozen",
         "._text",
+        "._versions",
         "typing",
         "packaging.version",
         ".matrix",

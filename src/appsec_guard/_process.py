@@ -88,12 +88,10 @@ def _key(f: Finding) -> _Key:
 def _framework_version(name: str) -> Framework:
     """The running framework as an integration knows it (read from metadata, not imported)."""
     try:
-        from packaging.version import Version
-
         from .detect.distributions import Distributions
 
         dist = Distributions.scan().get(name)
-        version: Optional[Version] = dist.version if dist else None
+        version = dist.version if dist else None
     except Exception:
         version = None
     return Framework(name, version)
@@ -133,11 +131,12 @@ def guard_failure(source: str, exc: BaseException) -> Finding:
 
 
 def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Finding) -> Report:
-    from packaging.version import Version
-
+    from ._versions import parse
     from .model import Runtime, Verdict
 
-    stack = Stack(Runtime("unknown", Version("0"), "unknown", "unknown"), None, None)
+    zero = parse("0")
+    assert zero is not None
+    stack = Stack(Runtime("unknown", zero, "unknown", "unknown"), None, None)
     verdicts = tuple(
         Verdict(c, Status.UNKNOWN, required=c in required, reasons=(problem.message,)) for c in caps
     )

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
-from packaging.version import Version
-
 from ._text import IMPL_NAMES, OS_NAMES, join_words
+from ._versions import contains
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
 from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass
 
@@ -276,6 +277,8 @@ def _runtime_remedy(stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule]) -
 
 
 def _spec_floor(rule: RuntimeRule) -> Version:
+    from packaging.version import Version
+
     return floor(rule.ddtrace) or Version("0")
 
 
@@ -385,6 +388,8 @@ def first_release_clear(
 ) -> Optional[Version]:
     """The release from which on no exclusion of ``capability`` on ``deployment`` applies any
     more (so that later patch releases do not switch it off again), or None if one never ends."""
+    from packaging.version import Version
+
     ceilings: List[Version] = []
     for rule in matrix.exclusions:
         if rule.deployment != deployment or capability not in rule.capabilities:
@@ -531,6 +536,8 @@ def _auth_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Prob
 
 def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
     """The smallest listed release at or above ``current`` (else the newest listed)."""
+    from packaging.version import Version
+
     floors: List[Tuple[Version, str]] = sorted(
         (start, text.replace(" ", ""))
         for text, start in ((t, floor(s)) for t, s in zip(rule.versions, rule.specifiers))
@@ -551,7 +558,7 @@ def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
         branches = [
             b
             for b in matrix.release_branches
-            if b.ddtrace.contains(stack.ddtrace, prereleases=True)
+            if contains(b.ddtrace, stack.ddtrace)
         ]
         if not branches:
             out.append(

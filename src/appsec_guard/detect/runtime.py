@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
-from packaging.version import Version
-
+from .._versions import parse
 from ..model import Evidence, Runtime
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 _OS = {"linux": "linux", "darwin": "macos", "win32": "windows", "cygwin": "windows"}
 
@@ -35,7 +37,9 @@ def python_version(info: Tuple[int, int, int, str, int] = tuple(sys.version_info
     suffix = {"alpha": f"a{serial}", "beta": f"b{serial}", "candidate": f"rc{serial}"}.get(
         level, ""
     )
-    return Version(f"{major}.{minor}.{micro}{suffix}")
+    version = parse(f"{major}.{minor}.{micro}{suffix}")
+    assert version is not None  # digits, and a pre-release suffix packaging reads
+    return version
 
 
 def detect_runtime() -> Tuple[Runtime, List[Evidence]]:

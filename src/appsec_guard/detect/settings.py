@@ -34,8 +34,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Optional, Set, Tuple
 
-from packaging.version import Version
-
 from ..model import (
     API_SECURITY,
     CODE_SECURITY,
@@ -51,6 +49,8 @@ from ..model import (
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 

@@ -62,6 +62,8 @@ class _State:
         self.probe_next: Optional[Tuple[int, Report, Dict[str, Any]]] = None
         # the policy arguments of the last run: check(refresh=True) judges with them again
         self.last_args: Dict[str, Any] = {}
+        # the scan _framework_version made for the integration's run, which detects with it
+        self.scan: Any = None
 
 
 STATE = _State()
@@ -90,7 +92,8 @@ def _framework_version(name: str) -> Framework:
     try:
         from .detect.distributions import Distributions
 
-        dist = Distributions.scan().get(name)
+        STATE.scan = Distributions.scan()
+        dist = STATE.scan.get(name)
         version = dist.version if dist else None
     except Exception:
         version = None
@@ -184,7 +187,9 @@ def _judge(
         from .guard import assess
 
         assumed = None if remote_config is None else {"remote_config": remote_config[0]}
+        scan, STATE.scan = STATE.scan, None
         report = assess(
+            distributions=scan if framework_hint is not None else None,
             environ=environ,
             required=pol.require,
             matrix=matrix,

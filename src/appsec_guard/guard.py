@@ -7,6 +7,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from . import matrix as _matrix
 from .detect import ProbeOptions, detect
+from .detect.distributions import Distributions
 from .judge import judge
 from .matrix import Matrix
 from .model import Framework, Report
@@ -21,10 +22,19 @@ def assess(
     framework_hint: Optional[Framework] = None,
     root: Path = Path("/"),
     probe: Optional[ProbeOptions] = None,
+    distributions: Optional[Distributions] = None,
 ) -> Report:
-    """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
+    """Detect the stack (facts in ``assumed`` are taken as given) and judge it.
+
+    ``distributions``: a scan of the installed distributions made moments before (by an
+    integration naming its framework), so that one run lists ``sys.path`` once."""
     detection = detect(
-        environ, assumed=assumed, framework_hint=framework_hint, root=root, probe=probe
+        environ,
+        assumed=assumed,
+        framework_hint=framework_hint,
+        root=root,
+        probe=probe,
+        distributions=distributions,
     )
     report = judge(
         detection.stack,

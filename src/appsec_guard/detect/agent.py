@@ -41,10 +41,9 @@ DEFAULT_PORT = 8126
 RC_ENDPOINT = "/v0.7/config"
 
 _FACT = "remote_config"
-# A DNS name, an IPv4 address, or an IPv6 address (bracketed or not).
-_HOST = re.compile(
-    r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%\w+)?\]?)$"
-)
+# A DNS name, an IPv4 address, or an IPv6 address (bracketed or not); compiled on first use
+# (only a DD_AGENT_HOST-style variable is checked with it).
+_HOST = r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%\w+)?\]?)$"
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def agent_address(env: Mapping[str, str], root: Path = Path("/")) -> AgentAddres
     port_var = next((n for n in ("DD_TRACE_AGENT_PORT", "DD_AGENT_PORT") if env.get(n)), None)
     if host_var or port_var:
         host = env[host_var].strip() if host_var else DEFAULT_HOST
-        if host_var and not _HOST.match(host):
+        if host_var and not re.match(_HOST, host):
             # ddtrace pastes it into http://HOST:PORT: a URL, a path or credentials here break
             raise AddressError(
                 f"{host_var} is not a host name or address (a URL belongs in DD_TRACE_AGENT_URL)"

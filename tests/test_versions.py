@@ -137,7 +137,7 @@ def test_arbitrary_equality_is_left_to_packaging() -> None:
         ("v1.0", Version),
         (" 1.0", Version),
         ("1.0_rc1", Version),
-        ("１.0", type(None)),  # a full-width digit: not ASCII, and not PEP 440 either
+        ("\uff11.0", type(None)),  # a full-width digit: not ASCII, and not PEP 440 either
         ("1..0", type(None)),
         ("", type(None)),
         ("latest", type(None)),
@@ -233,8 +233,18 @@ def test_versions_compare_as_packaging(a_text: str, b_text: str) -> None:
 def test_a_release_answers_every_other_question_as_packaging() -> None:
     release = parse("3.10.0")
     assert isinstance(release, Release)
-    assert (release.public, release.base_version, release.is_prerelease) == ("3.10.0", "3.10.0", False)
-    assert (release.epoch, release.pre, release.post, release.dev, release.local) == (0, None, None, None, None)
+    assert (release.public, release.base_version, release.is_prerelease) == (
+        "3.10.0",
+        "3.10.0",
+        False,
+    )
+    assert (release.epoch, release.pre, release.post, release.dev, release.local) == (
+        0,
+        None,
+        None,
+        None,
+        None,
+    )
     assert repr(release) == repr(Version("3.10.0"))
     assert pickle.loads(pickle.dumps(release)) == release
     assert sorted([parse("3.9"), Version("3.10a1"), release]) == [

@@ -112,7 +112,9 @@ def range_texts(layer: Dict[str, Any]) -> List[str]:
     texts += [row["ddtrace"] for row in layer["release_branches"]]
     texts += [t for row in layer["deployment_exclusions"]["rows"] for t in row["ddtrace"]]
     texts += [
-        _matrix.auth_range_text(v) for row in layer["auth_frameworks"]["rows"] for v in row["versions"]
+        _matrix.auth_range_text(v)
+        for row in layer["auth_frameworks"]["rows"]
+        for v in row["versions"]
     ]
     return sorted(set(texts))
 
@@ -132,7 +134,12 @@ def compiled_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
                 "source": source,
                 "text": text,
                 "intervals": [
-                    [None if lo is None else list(lo), lo_in, None if hi is None else list(hi), hi_in]
+                    [
+                        None if lo is None else list(lo),
+                        lo_in,
+                        None if hi is None else list(hi),
+                        hi_in,
+                    ]
                     for lo, lo_in, hi, hi_in in intervals
                 ],
             }

@@ -555,11 +555,7 @@ def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
 def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
     out = []
     if stack.ddtrace is not None:
-        branches = [
-            b
-            for b in matrix.release_branches
-            if contains(b.ddtrace, stack.ddtrace)
-        ]
+        branches = [b for b in matrix.release_branches if contains(b.ddtrace, stack.ddtrace)]
         if not branches:
             out.append(
                 Finding(

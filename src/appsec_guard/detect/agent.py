@@ -143,9 +143,19 @@ def probe(
     address: AgentAddress,
     options: ProbeOptions = ProbeOptions(),  # noqa: B008 (frozen)
 ) -> ProbeResult:
-    """Ask the Agent's ``/info`` within ``options.timeout`` seconds. Never raises."""
+    """Ask the Agent's ``/info`` within ``options.timeout`` seconds. Never raises.
+
+    A host name is resolved in a daemon thread, because no timeout bounds a DNS lookup. An IP
+    address or a Unix socket needs none: connect, send and receive each wait at most until the
+    deadline, so the probe runs in the caller's thread (starting a thread costs more than a
+    refused connection)."""
     box: List[ProbeResult] = []
     deadline = time.monotonic() + max(0.0, options.timeout)
+    if address.scheme == "unix" or _ip_literal(address.host):
+        try:
+            return _ask(address, deadline, options.max_bytes)
+        except Exception as exc:
+            return ProbeResult(RemoteConfig.UNKNOWN, _describe(exc))
 
     def run() -> None:
         try:
@@ -162,6 +172,20 @@ def probe(
     if box:
         return box[0]
     return ProbeResult(RemoteConfig.UNKNOWN, f"no answer within {options.timeout:g} s")
+
+
+def _ip_literal(host: str) -> bool:
+    """An IPv4 or IPv6 address (bracketed or not): nothing to resolve."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    for family in (socket.AF_INET, getattr(socket, "AF_INET6", None)):
+        if family is None:
+            continue
+        try:
+            socket.inet_pton(family, bare)
+        except (OSError, ValueError):  # ValueError: a NUL in the text
+            continue
+        return True
+    return False
 
 
 class _Deadline(Exception):

@@ -1,5 +1,5 @@
-"""Compile the shipped matrix for the boot: ``python -m appsec_guard._compile`` writes
-``data/compiled.json`` from ``compatibility.json`` and ``supplement.json``.
+"""Compile the shipped matrix for the boot: ``python -m appsec_guard._compile [DATA_DIR]``
+writes ``data/compiled.json`` from ``compatibility.json`` and ``supplement.json``.
 
 The boot reads the compiled file instead of the layers: one merged layer (validated again
 when read, but with nothing left to merge) and every version range it uses, compiled by
@@ -12,8 +12,9 @@ and about a release between each two, and joins the answers into intervals. It t
 every interval against packaging again. ``===`` (arbitrary equality) is not compiled: such a
 range stays packaging's.
 
-Run it after changing a layer file; tests/test_versions.py rebuilds the file and fails when the
-shipped one differs.
+``appsec-guard matrix import --output .../data/compatibility.json`` runs it after writing the
+layer; run it by hand after editing ``supplement.json``. tests/test_versions.py rebuilds the file
+and fails when the shipped one differs.
 """
 
 from __future__ import annotations
@@ -160,10 +161,21 @@ def render(document: Dict[str, Any]) -> str:
     )
 
 
+def write(data_dir: Path = _matrix.DATA_DIR) -> Path:
+    """Compile the layer files of ``data_dir`` into its :data:`~appsec_guard.matrix.COMPILED`."""
+    out = data_dir / _matrix.COMPILED
+    out.write_text(render(compiled_document(data_dir)), encoding="utf-8")
+    return out
+
+
+def is_data_dir(directory: Path) -> bool:
+    """Whether ``directory`` holds the shipped layer files (the package's, or a copy of it)."""
+    return all((directory / name).is_file() for name in _matrix.SHIPPED_LAYERS)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    out = Path(args[0]) if args else COMPILED_PATH
-    out.write_text(render(compiled_document()), encoding="utf-8")
+    out = write(Path(args[0]) if args else _matrix.DATA_DIR)
     sys.stdout.write(f"wrote {out}\n")
     return 0
 

@@ -301,6 +301,17 @@ def test_the_flask_boot_does_not_import_packaging() -> None:
 
 
 @pytest.mark.slow
+def test_the_django_boot_does_not_import_packaging() -> None:
+    modules, logs = _modules_after(
+        "import ddtrace, django; from django.conf import settings; "
+        "settings.configure(INSTALLED_APPS=['appsec_guard.contrib.django']); django.setup(); "
+        "from appsec_guard.contrib.django import checks; assert checks.REPORT.findings"
+    )
+    assert "appsec_guard.finding" in logs
+    assert not [m for m in modules if m.split(".")[0] == "packaging"]
+
+
+@pytest.mark.slow
 def test_a_pre_release_falls_back_to_packaging() -> None:
     modules, _ = _modules_after(
         "import appsec_guard; from appsec_guard.detect.distributions import _version; "

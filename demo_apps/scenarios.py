@@ -70,6 +70,8 @@ SCENARIOS: Dict[str, Scenario] = {
                 "AWS_REGION": "us-east-1",
                 "DD_APPSEC_ENABLED": "true",
                 "DD_APPSEC_SCA_ENABLED": "true",
+                # DD_APPSEC_ENABLED=true asks for detection; blocking is asked for here
+                "APPSEC_GUARD_REQUIRE": "threat_protection",
             },
             agent="none",
             deployment="lambda",
@@ -90,6 +92,7 @@ SCENARIOS: Dict[str, Scenario] = {
                 "KUBERNETES_SERVICE_PORT": "443",
                 "DD_APPSEC_ENABLED": "true",
                 "DD_REMOTE_CONFIGURATION_ENABLED": "false",
+                "APPSEC_GUARD_REQUIRE": "threat_protection",
             },
             agent="none",
             deployment="kubernetes",

@@ -42,8 +42,8 @@ def test_later_assumptions_win(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert doc["stack"]["deployment"] == "lambda"
     assert doc["capabilities"]["sca"]["status"] == "unsupported"
-    (f,) = [f for f in doc["findings"] if f["capability"] == "sca"]
-    assert f["id"] == "AG400" and f["severity"] == "error"
+    (f,) = [f for f in doc["findings"] if f["capability"] == "sca" and f["id"] == "AG400"]
+    assert f["severity"] == "error"
     assert {e["fact"] for e in doc["stack"]["evidence"] if e["source"] == "assumed"} >= {
         "deployment"
     }

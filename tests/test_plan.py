@@ -176,7 +176,10 @@ def test_a_release_that_switches_the_capability_off_on_lambda_is_not_a_way_out()
     assert judge_status(lam, "api_security") is Status.UNSUPPORTED
     p = plan(lam, m.load(), ["api_security"])
     assert changes(p) == ["ddtrace>=3.11.0"]
-    assert "ddtrace 3.5.0 switches API Security off on AWS Lambda" in p.steps[0].reason
+    # API Security runs only inside AppSec, so the plan names Threat Detection too
+    assert "ddtrace 3.5.0 switches Threat Detection and API Security off on AWS Lambda" in (
+        p.steps[0].reason
+    )
     assert p.after.verdict("api_security").status is Status.SUPPORTED
     assert p.ok and not p.unresolved
 

@@ -13,7 +13,8 @@ every interval against packaging again. ``===`` (arbitrary equality) is not comp
 range stays packaging's.
 
 ``appsec-guard matrix import --output .../data/compatibility.json`` runs it after writing the
-layer; run it by hand after editing ``supplement.json``. tests/test_versions.py rebuilds the file
+layer; run it by hand after editing ``supplement.json`` or ``activation.json`` (whose ranges
+are compiled too). tests/test_versions.py rebuilds the file
 and fails when the shipped one differs.
 """
 
@@ -31,9 +32,10 @@ from . import matrix as _matrix
 from ._versions import Interval, Key, key
 
 COMPILED_PATH = _matrix.DATA_DIR / _matrix.COMPILED
+ACTIVATION = "activation.json"  # the activation data: its ranges are compiled too
 ABOUT = (
     "Written by `python -m appsec_guard._compile` from "
-    + " and ".join(_matrix.SHIPPED_LAYERS)
+    + ", ".join((*_matrix.SHIPPED_LAYERS, ACTIVATION))
     + "; do not edit by hand."
 )
 
@@ -120,12 +122,30 @@ def range_texts(layer: Dict[str, Any]) -> List[str]:
     return sorted(set(texts))
 
 
+def activation_range_texts(doc: Dict[str, Any]) -> List[str]:
+    """Every range text of the activation data (``""``: a release no row reads, all of them)."""
+    texts = [""]
+    texts += [r["ddtrace"] for row in doc.get("settings", {}).values() for r in row["reads"]]
+    texts += [doc[k]["ddtrace"] for k in ("remote_activation", "stable_configuration") if k in doc]
+    texts += [r["ddtrace"] for r in doc.get("code_security_platform", {}).get("python_below", [])]
+    return sorted(set(texts))
+
+
+def all_range_texts(data_dir: Path, merged: Dict[str, Any]) -> List[str]:
+    texts = set(range_texts(merged))
+    activation = data_dir / ACTIVATION
+    if activation.is_file():
+        texts.update(activation_range_texts(json.loads(activation.read_text(encoding="utf-8"))))
+    return sorted(texts)
+
+
 def compiled_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
-    """The compiled form of the layer files in ``data_dir``: a merged layer and its ranges."""
+    """The compiled form of the data files in ``data_dir``: the merged layer, and the ranges of
+    the matrix and of the activation data."""
     layers = [_matrix.read_layer(data_dir / name) for name in _matrix.SHIPPED_LAYERS]
     merged = _matrix.to_layer(_matrix.merge_layers(layers, "shipped matrix"))
     ranges = []
-    for source in range_texts(merged):
+    for source in all_range_texts(data_dir, merged):
         try:
             text, intervals = compile_range(source)
         except ValueError:

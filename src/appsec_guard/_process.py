@@ -29,7 +29,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import policy as _policy
 from .errors import GuardError
-from .model import Finding, Framework, Report, Severity, Stack, Status
+from .model import Active, Finding, Framework, Report, Severity, Stack, Status, Verdict
 
 _FRAMEWORK_MODULES = ("django", "flask")
 _GUARD_FAILURES = ("AG700", "AG701", "AG900", "AG901")
@@ -135,7 +135,7 @@ def guard_failure(source: str, exc: BaseException) -> Finding:
 
 def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Finding) -> Report:
     from ._versions import parse
-    from .model import Runtime, Verdict
+    from .model import Runtime
 
     zero = parse("0")
     assert zero is not None
@@ -263,21 +263,37 @@ def _emit_report(
     return report
 
 
-def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
-    """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
-    if not pol.strict:
-        return None
+_ACTIVATION_IDS = {"AG610": Active.OFF, "AG611": Active.REMOTE, "AG612": Active.UNKNOWN}
+
+
+def _refuses(v: Verdict, findings: List[Finding], pol: _policy.Policy) -> bool:
+    """Whether strict mode refuses for this wanted capability: the stack cannot run it, or the
+    settings leave it off (with fail_closed also unknown, beta, or left to Remote
+    Configuration), each only while a finding that says so is not silenced."""
+    stack = [f for f in findings if f.id not in _ACTIVATION_IDS]
+    states = {_ACTIVATION_IDS[f.id] for f in findings if f.id in _ACTIVATION_IDS}
     refuse = (
         (Status.UNSUPPORTED, Status.UNKNOWN, Status.BETA)
         if pol.fail_closed
         else (Status.UNSUPPORTED,)
     )
+    if v.status in refuse and stack:
+        return True
+    if v.active is Active.OFF and Active.OFF in states:
+        return True
+    return pol.fail_closed and v.active in states and v.active in (Active.REMOTE, Active.UNKNOWN)
+
+
+def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
+    """The GuardError strict mode raises for ``report``, or None when it lets the app boot."""
+    if not pol.strict:
+        return None
     by_cap: Dict[str, List[Finding]] = {}
     for f in report.findings:
         if f.capability:
             by_cap.setdefault(f.capability, []).append(f)
     failing = [
-        v for v in report.verdicts if v.wanted and v.status in refuse and by_cap.get(v.capability)
+        v for v in report.verdicts if v.wanted and _refuses(v, by_cap.get(v.capability, []), pol)
     ]
     own = [f for f in report.findings if f.id in _GUARD_FAILURES] if pol.fail_closed else []
     if not failing and not own:
@@ -296,7 +312,8 @@ def refusal(report: Report, pol: _policy.Policy) -> Optional[GuardError]:
         why = [
             w for w in ("requested" if v.requested else "", "required" if v.required else "") if w
         ]
-        lines.append(f"  - {v.capability} ({' and '.join(why)}): {v.status.value}")
+        state = "off" if v.status is Status.SUPPORTED and v.fails else v.status.value
+        lines.append(f"  - {v.capability} ({' and '.join(why)}): {state}")
         for f in by_cap[v.capability]:
             if f.severity is Severity.INFO and v.status is Status.UNSUPPORTED:
                 continue

@@ -152,6 +152,16 @@ def parse(text: str) -> Optional[Version]:
         return None
 
 
+def base_version(version: Any) -> Version:
+    """The version without its pre, post, dev and local parts (``4.13.0rc1`` -> ``4.13.0``);
+    a plain release is its own, so packaging is imported only for another version."""
+    if isinstance(version, Release):
+        return cast("Version", version)
+    from packaging.version import Version
+
+    return Version(version.base_version)
+
+
 def as_packaging(version: Any) -> Any:
     """packaging's ``Version`` for a :class:`Release`; any other value as it is."""
     return version.packaging() if isinstance(version, Release) else version

@@ -34,6 +34,10 @@ CATALOG: Dict[str, Kind] = {
         "runtime-unsupported", "this ddtrace release does not support this OS, CPU or Python"
     ),
     "AG201": Kind("runtime-no-data", "the matrix has no runtime rows for this ddtrace release"),
+    "AG202": Kind(
+        "runtime-capability-unsupported",
+        "this ddtrace release never runs the capability on this OS or Python",
+    ),
     # frameworks
     "AG300": Kind("framework-too-old", "the web framework is older than the matrix's minimum"),
     "AG301": Kind("framework-unlisted", "the web framework is not in the matrix"),
@@ -67,6 +71,14 @@ CATALOG: Dict[str, Kind] = {
         "setting-misread", "ddtrace reads a DD_* value differently from what it seems to mean"
     ),
     "AG601": Kind("setting-invalid", "a DD_* value is malformed"),
+    "AG610": Kind("setting-off", "the settings leave a wanted capability off in this process"),
+    "AG611": Kind(
+        "setting-remote-only",
+        "a wanted capability is off at boot; only Remote Configuration can switch it on",
+    ),
+    "AG612": Kind(
+        "setting-unknown", "whether the settings switch a wanted capability on cannot be told"
+    ),
     # the guard's own configuration
     "AG700": Kind("guard-config-invalid", "an APPSEC_GUARD_* value is malformed"),
     "AG701": Kind("guard-matrix-invalid", "the user matrix file is malformed"),

@@ -41,6 +41,7 @@ def assess(
         matrix if matrix is not None else _matrix.load(),
         requested=detection.requested,
         required=required,
+        settings=detection.settings,
     )
     report = report.with_findings(detection.findings + report.findings)
     # Reports never hold a secret: a DD_* value quoted in a finding may be a pasted API key.

@@ -7,16 +7,24 @@ Each capability starts ``supported``; every rule that applies may add a problem,
 The capability ends ``unsupported`` if any problem is, else ``unknown`` if any is, else
 ``beta`` for a capability still in beta, else ``supported``. Every problem is kept as a reason
 and becomes a finding, so the team sees all that stands in the way, not only the first thing.
+
+Given the app's settings, each capability also gets what ddtrace will really do with them
+(:func:`appsec_guard.activation.state`): ``on``, ``remote``, ``off`` or ``unknown``. A wanted
+capability the settings leave off fails (AG610) as surely as one the stack cannot run; one left
+to Remote Configuration (AG611) or undecidable (AG612) is a warning. What nobody asked for gets
+no activation finding at all.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
+from . import activation as _activation
 from ._text import IMPL_NAMES, OS_NAMES, join_words
 from ._versions import contains
+from .activation import Activation, Settings
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
-from .model import Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
+from .model import Active, Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
@@ -29,7 +37,9 @@ else:  # the same frozen classes, defined without exec (see _frozen.py)
 @dataclass(frozen=True)
 class _Problem:
     id: str
-    status: Status  # UNSUPPORTED, UNKNOWN, or SUPPORTED for an informational note
+    #: UNSUPPORTED, UNKNOWN, or SUPPORTED for an informational note; "off"/"maybe" for the
+    #: activation problems, which do not change the stack's status
+    status: Union[Status, str]
     message: str
     remediation: str
     source: str
@@ -41,11 +51,14 @@ def judge(
     *,
     requested: Iterable[str] = (),
     required: Iterable[str] = (),
+    settings: Optional[Settings] = None,
 ) -> Report:
     """Judge every capability of ``matrix`` on ``stack``.
 
     ``requested`` are the capabilities the app's DD_* settings turn on; ``required`` those the
     team insists on (``--require``, the policy). Unknown capability names raise ValueError.
+    ``settings`` (the app's ddtrace settings) adds what ddtrace will switch on here; without
+    them (a plan, a what-if on facts only) each verdict's ``active`` is None.
     """
     requested_set = _known(requested, matrix, "requested")
     required_set = _known(required, matrix, "required")
@@ -59,6 +72,11 @@ def judge(
     for cap in matrix.capabilities:
         wanted = cap.id in requested_set or cap.id in required_set
         status = statuses[cap.id]
+        act = _activation_of(cap, stack, settings)
+        if act is not None and wanted:
+            problem = _activation_problem(cap, act)
+            if problem is not None:
+                problems[cap.id].append(problem)
         verdicts.append(
             Verdict(
                 capability=cap.id,
@@ -66,6 +84,7 @@ def judge(
                 requested=cap.id in requested_set,
                 required=cap.id in required_set,
                 reasons=tuple(p.message for p in problems[cap.id]),
+                active=None if act is None else act.state,
             )
         )
         for p in problems[cap.id]:
@@ -76,10 +95,17 @@ def judge(
                     capability=cap.id,
                     message=p.message,
                     remediation=p.remediation,
-                    source=matrix.cite(p.source) if p.source else "",
+                    source=_cite(matrix, p.source),
                 )
             )
     return Report(stack=stack, verdicts=tuple(verdicts), findings=tuple(findings))
+
+
+def _cite(matrix: Matrix, source: str) -> str:
+    """A matrix source id becomes its citation; an activation source is a citation already."""
+    if not source:
+        return ""
+    return source if source.startswith("ddtrace ") else matrix.cite(source)
 
 
 def _known(names: Iterable[str], matrix: Matrix, what: str) -> FrozenSet[str]:
@@ -92,14 +118,48 @@ def _known(names: Iterable[str], matrix: Matrix, what: str) -> FrozenSet[str]:
     return out
 
 
-def _severity(status: Status, wanted: bool) -> Severity:
+def _severity(status: Union[Status, str], wanted: bool) -> Severity:
     if not wanted:
         return Severity.INFO
-    if status is Status.UNSUPPORTED:
+    if status in (Status.UNSUPPORTED, _OFF):
         return Severity.ERROR
-    if status is Status.UNKNOWN:
+    if status in (Status.UNKNOWN, _MAYBE):
         return Severity.WARNING
     return Severity.INFO
+
+
+# Problem kinds of the activation findings: they say nothing about the stack, so they never
+# enter the status fold (see _resolve), only the severity of their finding.
+_OFF = "off"
+_MAYBE = "maybe"
+
+
+def _activation_of(
+    cap: CapabilityRule, stack: Stack, settings: Optional[Settings]
+) -> Optional[Activation]:
+    if settings is None or stack.ddtrace is None:
+        return None  # nothing to switch on without ddtrace: AG100/AG104 say so
+    return _activation.state(cap.id, stack.ddtrace, settings, stack.remote_config, stack.deployment)
+
+
+def _activation_problem(cap: CapabilityRule, act: Activation) -> Optional[_Problem]:
+    if act.state is Active.OFF:
+        return _Problem(
+            "AG610", _OFF, f"{cap.name} will be off: {act.reason}", act.remediation, act.source
+        )
+    if act.state is Active.REMOTE:
+        return _Problem(
+            "AG611", _MAYBE, f"{cap.name} is off at boot: {act.reason}", act.remediation, act.source
+        )
+    if act.state is Active.UNKNOWN:
+        return _Problem(
+            "AG612",
+            _MAYBE,
+            f"whether {cap.name} will be on cannot be told: {act.reason}",
+            act.remediation,
+            act.source,
+        )
+    return None
 
 
 def _resolve(
@@ -202,7 +262,25 @@ def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_P
     problem = _runtime_problem(stack, matrix, cap)
     if problem is not None:
         out.append(problem)
+    rt = stack.runtime
+    limit = _activation.platform_problem(
+        cap.id,
+        stack.ddtrace,
+        rt.os,
+        rt.minor,
+        avoid=lambda v: is_end_of_life(matrix, v),
+    )
+    if limit is not None and rt.implementation != "unknown":
+        out.append(_Problem("AG202", Status.UNSUPPORTED, *limit))
     return out
+
+
+def is_end_of_life(matrix: Matrix, version: Version) -> bool:
+    """Whether the matrix calls the release line of ``version`` end of life."""
+    return any(
+        contains(b.ddtrace, version) and b.support.lower().startswith(("end of life", "eol"))
+        for b in matrix.release_branches
+    )
 
 
 def describe_runtime(stack: Stack) -> str:
@@ -264,6 +342,10 @@ def _runtime_remedy(stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule]) -
             f"run on {IMPL_NAMES.get(rt.implementation, rt.implementation)} {_minors(minors)}"
         )
     other_lines = [r for r in matrix.runtimes if runtime_matches(r, stack) and r not in rows]
+    # never suggest a release line the report itself calls end of life when a supported
+    # one runs here too
+    supported = [r for r in other_lines if not is_end_of_life(matrix, _spec_floor(r))]
+    other_lines = supported or other_lines
     ddtrace_fix = ""
     if other_lines:
         spec = sorted(other_lines, key=lambda r: _spec_floor(r))[0].ddtrace

@@ -13,6 +13,7 @@ keeps the source it came from, so a finding can cite it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from types import MappingProxyType
@@ -262,16 +263,33 @@ def auth_range_text(text: str) -> str:
 
 
 def _auth_specifier(text: str) -> SpecifierSet:
-    return _range(auth_range_text(text))
+    return version_range(auth_range_text(text))
 
 
 #: Ranges compiled ahead of time (compiled.json), by the text they were compiled from.
 _RANGES: Dict[str, CompiledRange] = {}
+_RANGES_READ = False  # compiled.json's ranges registered (by read_compiled or version_range)
 
 
-def _range(text: str) -> SpecifierSet:
-    """The compiled range of ``text`` when the shipped matrix has one, else packaging's
-    SpecifierSet (raises InvalidSpecifier)."""
+def _register(rows: Iterable[Dict[str, Any]]) -> None:
+    global _RANGES_READ
+    _RANGES_READ = True
+    for row in rows:
+        intervals = tuple(
+            (None if lo is None else tuple(lo), lo_in, None if hi is None else tuple(hi), hi_in)
+            for lo, lo_in, hi, hi_in in row["intervals"]
+        )
+        _RANGES[row["source"]] = CompiledRange(row["source"], row["text"], intervals)
+
+
+def version_range(text: str) -> SpecifierSet:
+    """The range of ``text``: compiled ahead of time when the shipped data has it (the
+    matrix's and the activation data's ranges), else packaging's SpecifierSet (raises
+    InvalidSpecifier). Each compiled range is a function of its text alone, so it serves any
+    layer that writes the same text."""
+    if not _RANGES_READ:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none: packaging
+            _register(json.loads((DATA_DIR / COMPILED).read_text(encoding="utf-8"))["ranges"])
     compiled = _RANGES.get(text)
     if compiled is not None:
         return cast("SpecifierSet", compiled)
@@ -355,11 +373,11 @@ class _Reader:
     def spec(self, value: Any, where: str) -> SpecifierSet:
         text = self.text(value, where)
         if text in _RANGES:
-            return _range(text)
+            return version_range(text)
         from packaging.specifiers import InvalidSpecifier
 
         try:
-            return _range(text)
+            return version_range(text)
         except InvalidSpecifier:
             raise self.fail(where, f"{text!r} is not a version range like >=2,<3") from None
 
@@ -712,17 +730,7 @@ def read_compiled(path: Path) -> Dict[str, Any]:
     """Read the compiled shipped matrix (:data:`COMPILED`): its ranges are registered, so that
     every range it lists is answered without packaging, and its merged layer is returned."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    for row in data["ranges"]:
-        intervals = tuple(
-            (
-                None if lo is None else tuple(lo),
-                lo_in,
-                None if hi is None else tuple(hi),
-                hi_in,
-            )
-            for lo, lo_in, hi, hi_in in row["intervals"]
-        )
-        _RANGES[row["source"]] = CompiledRange(row["source"], row["text"], intervals)
+    _register(data["ranges"])
     return parse_layer(data["matrix"], "shipped matrix")
 
 

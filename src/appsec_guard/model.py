@@ -27,7 +27,9 @@ USER_EVENT_TRACKING = "user_event_tracking"
 API_SECURITY = "api_security"
 
 #: JSON report format version; bump it when a key changes meaning or disappears.
-SCHEMA_VERSION = 1
+#: 2: ``requested`` no longer counts threat_protection for DD_APPSEC_ENABLED=true; each
+#: capability has ``active`` and ``opportunistic``.
+SCHEMA_VERSION = 2
 
 
 class Status(str, enum.Enum):
@@ -37,6 +39,19 @@ class Status(str, enum.Enum):
     UNSUPPORTED = "unsupported"
     UNKNOWN = "unknown"
     BETA = "beta"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Active(str, enum.Enum):
+    """Whether ddtrace will switch a capability on in this process, with these settings
+    (see :mod:`appsec_guard.activation`)."""
+
+    ON = "on"  # the settings switch it on at boot
+    REMOTE = "remote"  # off at boot; Remote Configuration can switch it on
+    OFF = "off"  # the settings leave it off, and nothing can switch it on here
+    UNKNOWN = "unknown"  # the guard cannot tell (a stable configuration file on disk, ...)
 
     def __str__(self) -> str:
         return self.value
@@ -185,21 +200,37 @@ class Finding:
 
 @dataclass(frozen=True)
 class Verdict:
+    """``status`` is what the stack can do (the matrix); ``active`` what ddtrace will do with
+    the app's settings (None when the settings were not judged, as in a plan)."""
+
     capability: str
     status: Status
     requested: bool = False
     required: bool = False
     reasons: Tuple[str, ...] = ()
+    active: Optional[Active] = None
 
     @property
     def wanted(self) -> bool:
         return self.requested or self.required
 
+    @property
+    def opportunistic(self) -> bool:
+        """On although nobody asked for it (blocking that comes with AppSec, a default)."""
+        return not self.wanted and self.active is Active.ON
+
+    @property
+    def fails(self) -> bool:
+        """Wanted, and the stack cannot do it or the settings leave it off."""
+        return self.wanted and (self.status is Status.UNSUPPORTED or self.active is Active.OFF)
+
     def to_dict(self) -> Dict[str, Any]:
         return {
             "status": self.status.value,
+            "active": None if self.active is None else self.active.value,
             "requested": self.requested,
             "required": self.required,
+            "opportunistic": self.opportunistic,
             "reasons": list(self.reasons),
         }
 
@@ -220,8 +251,9 @@ class Report:
 
     @property
     def failed(self) -> Tuple[Verdict, ...]:
-        """Requested or required capabilities that will not work on this stack."""
-        return tuple(v for v in self.verdicts if v.wanted and v.status is Status.UNSUPPORTED)
+        """Requested or required capabilities that will not work in this process: the stack
+        cannot do them, or the settings leave them off."""
+        return tuple(v for v in self.verdicts if v.fails)
 
     @property
     def ok(self) -> bool:

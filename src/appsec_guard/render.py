@@ -33,10 +33,17 @@ def report_text(report: Report, *, verbose: bool = False) -> str:
     width = max(len(v.capability) for v in report.verdicts)
     for v in report.verdicts:
         wanted = "required" if v.required else "requested" if v.requested else ""
-        reason = f"  {v.reasons[0]}" if v.reasons and v.status is not Status.SUPPORTED else ""
+        shown_reason = v.status is not Status.SUPPORTED or v.fails
+        reason = (
+            f"  {v.reasons[-1 if v.fails and v.status is Status.SUPPORTED else 0]}"
+            if v.reasons and shown_reason
+            else ""
+        )
         more = f" (+{len(v.reasons) - 1} more)" if len(v.reasons) > 1 and reason else ""
+        mark = "NO" if v.fails else _MARK[v.status]
+        active = f"{v.active.value:<7}" if v.active is not None else ""
         lines.append(
-            f"  {v.capability:<{width}}  {_MARK[v.status]:<4} {v.status.value:<11} {wanted:<9}{reason}{more}"
+            f"  {v.capability:<{width}}  {mark:<4} {v.status.value:<11} {active}{wanted:<9}{reason}{more}"
         )
     shown = [
         f

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -243,3 +244,13 @@ def test_an_ip_address_is_probed_without_a_thread_a_host_name_in_one(
     named = probe(AgentAddress("http", "localhost", port, "test"), ProbeOptions(timeout=2.0))
     assert named.status is RemoteConfig.UNKNOWN
     assert "can't start new thread" in named.detail
+
+
+@pytest.mark.parametrize("endpoint", ["/v0.7/config", "v0.7/config"])
+def test_remote_config_endpoint_with_or_without_its_slash(endpoint: str) -> None:
+    # ddtrace 4.16.0: ddtrace/internal/remoteconfig/worker.py accepts both spellings
+    raw = b"HTTP/1.0 200 OK\r\n\r\n" + json.dumps({"endpoints": [endpoint]}).encode()
+    assert interpret(raw).status is RemoteConfig.ENABLED
+    assert interpret(b'HTTP/1.0 200 OK\r\n\r\n{"endpoints": ["v0.7/configs"]}').status is (
+        RemoteConfig.UNAVAILABLE
+    )

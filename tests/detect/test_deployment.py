@@ -100,9 +100,13 @@ def test_kubernetes_by_cgroup(tmp_path: Path) -> None:
 
 
 def test_azure_functions(tmp_path: Path) -> None:
-    env = {"FUNCTIONS_WORKER_RUNTIME": "python", "WEBSITE_SITE_NAME": "app"}
+    # ddtrace asks for both variables (ddtrace 4.16.0: ddtrace/internal/serverless/__init__.py)
+    env = {"FUNCTIONS_WORKER_RUNTIME": "python", "FUNCTIONS_EXTENSION_VERSION": "~4"}
     assert _dep(env, tmp_path) == "azure_functions"
-    assert _dep({"FUNCTIONS_EXTENSION_VERSION": "~4"}, tmp_path) == "azure_functions"
+    assert _dep({**env, "WEBSITE_SITE_NAME": "app"}, tmp_path) == "azure_functions"
+    assert _dep({"FUNCTIONS_EXTENSION_VERSION": "~4"}, tmp_path) == "host"
+    only_one = {"FUNCTIONS_WORKER_RUNTIME": "python", "WEBSITE_SITE_NAME": "app"}
+    assert _dep(only_one, tmp_path) == "azure_app_service"
 
 
 def test_azure_app_service(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_requested_and_remote_config_flow_into_the_stack(tmp_path: Path) -> None
         "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
     }
     det = detect(env, root=tmp_path, distributions=Distributions.scan([]), probe=OFF)
-    assert det.requested == {"threat_detection", "threat_protection"}
+    assert det.requested == {"threat_detection"}
     assert det.stack.deployment == "fargate"
     assert det.stack.remote_config is RemoteConfig.DISABLED
 

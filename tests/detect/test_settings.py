@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, List, Optional
 
 import pytest
@@ -28,9 +29,11 @@ def test_nothing_set_requests_nothing() -> None:
     assert s.findings == ()
 
 
-def test_appsec_requests_detection_and_blocking() -> None:
-    assert _req({"DD_APPSEC_ENABLED": "true"}) == ["threat_detection", "threat_protection"]
-    assert _req({"DD_APPSEC_ENABLED": "TRUE"}) == ["threat_detection", "threat_protection"]
+def test_appsec_requests_detection_only() -> None:
+    # blocking comes with AppSec where Remote Configuration reaches it, but only the team
+    # asks for it (require): DD_APPSEC_ENABLED=true does not request threat_protection
+    assert _req({"DD_APPSEC_ENABLED": "true"}) == ["threat_detection"]
+    assert _req({"DD_APPSEC_ENABLED": "TRUE"}) == ["threat_detection"]
     assert _req({"DD_APPSEC_ENABLED": "false"}) == []
 
 
@@ -44,10 +47,7 @@ def test_yes_is_false_for_old_ddtrace_and_a_warning_says_so() -> None:
 
 
 def test_yes_is_true_from_2_2_envier() -> None:
-    assert _req({"DD_APPSEC_ENABLED": "yes"}, Version("2.2.0")) == [
-        "threat_detection",
-        "threat_protection",
-    ]
+    assert _req({"DD_APPSEC_ENABLED": "yes"}, Version("2.2.0")) == ["threat_detection"]
     assert _ids({"DD_APPSEC_ENABLED": "on"}, Version("2.6.0rc1")) == []
     assert _req({"DD_APPSEC_ENABLED": "yes"}, Version("2.1.0")) == []
 
@@ -66,9 +66,12 @@ def test_enabled_means_true_but_ddtrace_reads_false() -> None:
 def test_iast_and_sca() -> None:
     assert _req({"DD_IAST_ENABLED": "1"}) == ["code_security"]
     assert _req({"DD_APPSEC_SCA_ENABLED": "true"}) == ["sca"]
-    # SCA is always read with asbool: "yes" is false even on ddtrace 4
-    assert _req({"DD_APPSEC_SCA_ENABLED": "yes"}) == []
-    assert _ids({"DD_APPSEC_SCA_ENABLED": "yes"}) == ["AG600"]
+    # SCA is read with asbool up to 4.12 ("yes" is false), with envier from 4.13.0
+    assert _req({"DD_APPSEC_SCA_ENABLED": "yes"}, Version("4.12.0")) == []
+    assert _ids({"DD_APPSEC_SCA_ENABLED": "yes"}, Version("4.12.0")) == ["AG600"]
+    assert _req({"DD_APPSEC_SCA_ENABLED": "yes"}, Version("4.13.0")) == ["sca"]
+    assert _ids({"DD_APPSEC_SCA_ENABLED": "yes"}, Version("4.13.0")) == []
+    assert _req({"DD_APPSEC_SCA_ENABLED": "yes"}, Version("4.13.0rc1")) == ["sca"]
 
 
 def test_api_security_names_per_version() -> None:
@@ -147,9 +150,26 @@ def test_remote_config_switch() -> None:
 
 
 def test_unknown_version_reads_as_newest() -> None:
-    assert _req({"DD_APPSEC_ENABLED": "on"}, None) == ["threat_detection", "threat_protection"]
+    assert _req({"DD_APPSEC_ENABLED": "on"}, None) == ["threat_detection"]
 
 
 def test_long_values_are_shortened() -> None:
     s = read_settings({"DD_APPSEC_ENABLED": "x" * 500}, NEW)
     assert len(s.findings[0].message) < 300
+
+
+def test_read_disk_finds_stable_configuration_and_unreadable_templates(tmp_path: Path) -> None:
+    from appsec_guard.detect.settings import read_disk
+
+    f = tmp_path / "opt/datadog-agent/etc/stable/application_monitoring.yaml"
+    f.parent.mkdir(parents=True)
+    f.write_text("apm_configuration_default: {}\n")
+    env = {"DD_APPSEC_HTTP_BLOCKED_TEMPLATE_HTML": str(tmp_path)}  # a directory: not readable
+    present, unreadable, evidence = read_disk(env, tmp_path, "macos")
+    assert present == ("/opt/datadog-agent/etc/stable/application_monitoring.yaml",)
+    assert unreadable == {"DD_APPSEC_HTTP_BLOCKED_TEMPLATE_HTML"}
+    assert [e.detail for e in evidence] == [
+        "fleet stable configuration file",
+        "names a file that cannot be read",
+    ]
+    assert read_disk({}, tmp_path, "linux") == ((), frozenset(), [])

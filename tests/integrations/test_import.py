@@ -42,7 +42,7 @@ def test_submodule_imports_do_not_run_it(args):
     assert res.returncode == 0, res.stderr
     assert guard_events(res.stdout) == []
     if args[0] == "-m":  # the command's stdout is its JSON document, unpolluted
-        assert json.loads(res.stdout)["schema_version"] == 1
+        assert json.loads(res.stdout)["schema_version"] == 2
 
 
 def test_import_stays_cheap():

@@ -24,13 +24,14 @@ from typing import (
 )
 
 from .._versions import Release
+from ..activation import Settings as ActivationSettings
 from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
 from .agent import ProbeOptions, detect_remote_config
 from .deployment import detect_deployment
 from .distributions import Distributions
 from .framework import detect_framework
 from .runtime import detect_runtime
-from .settings import Settings, read_settings
+from .settings import Settings, read_disk, read_settings
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
@@ -52,6 +53,8 @@ class Detection:
     stack: Stack
     requested: FrozenSet[str] = frozenset()
     findings: Tuple[Finding, ...] = ()
+    #: the ddtrace settings, for what ddtrace will switch on (None: unknown)
+    settings: Optional[ActivationSettings] = None
 
 
 class _Boundary:
@@ -161,6 +164,16 @@ def detect(
     )
     evidence.extend(settings.evidence)
     findings.extend(settings.findings)
+    no_disk: Tuple[Tuple[str, ...], FrozenSet[str], List[Evidence]] = ((), frozenset(), [])
+    stable, unreadable, ev = boundary.run(
+        "settings files", no_disk, lambda: read_disk(env, root, runtime.os)
+    )
+    evidence.extend(ev)
+    view: Optional[ActivationSettings] = boundary.run(
+        "settings",
+        None,
+        lambda: ActivationSettings.of(env, stable_config=stable, unreadable=unreadable),
+    )
 
     remote_config = RemoteConfig.UNKNOWN
     if "remote_config" in assumed:
@@ -198,6 +211,7 @@ def detect(
         stack=stack,
         requested=settings.requested,
         findings=tuple(boundary.findings + findings),
+        settings=view,
     )
 
 

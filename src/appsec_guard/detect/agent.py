@@ -321,8 +321,11 @@ def interpret(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ProbeResult:
         )
     version = info.get("version")
     who = f"Agent {version}" if isinstance(version, str) and len(version) < 40 else "the Agent"
-    if RC_ENDPOINT in endpoints:
-        return ProbeResult(RemoteConfig.ENABLED, f"{who} lists {RC_ENDPOINT}")
+    # ddtrace accepts the endpoint with or without its leading slash
+    # (ddtrace 4.16.0: ddtrace/internal/remoteconfig/worker.py)
+    listed = [e for e in (RC_ENDPOINT, RC_ENDPOINT.lstrip("/")) if e in endpoints]
+    if listed:
+        return ProbeResult(RemoteConfig.ENABLED, f"{who} lists {listed[0]}")
     return ProbeResult(RemoteConfig.UNAVAILABLE, f"{who} does not list {RC_ENDPOINT}")
 
 

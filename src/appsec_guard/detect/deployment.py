@@ -20,7 +20,7 @@ Markers, checked against ddtrace's own detection and the platforms' documentatio
   with an optional ``.scope`` suffix; with cgroup v2 (``0::/``) the id is only in
   ``/proc/self/mountinfo`` (``/docker/containers/<64 hex>/``,
   ``/containers/overlay-containers/<64 hex>/`` for Podman).
-- Azure Functions: ``FUNCTIONS_WORKER_RUNTIME`` / ``FUNCTIONS_EXTENSION_VERSION``
+- Azure Functions: ``FUNCTIONS_WORKER_RUNTIME`` and ``FUNCTIONS_EXTENSION_VERSION``, both
   (ddtrace/internal/serverless/__init__.py, ``in_azure_function``); Azure App Service:
   ``WEBSITE_SITE_NAME`` without them; Cloud Run: ``K_SERVICE`` with ``K_REVISION`` or
   ``K_CONFIGURATION`` (Knative's contract, which Cloud Run implements).
@@ -104,10 +104,9 @@ def detect_deployment(env: Mapping[str, str], root: Path) -> Tuple[str, List[Evi
     if k8s_ev:
         return "kubernetes", other + k8s_ev
 
-    if env.get("FUNCTIONS_WORKER_RUNTIME") or env.get("FUNCTIONS_EXTENSION_VERSION"):
-        names = [
-            n for n in ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION") if env.get(n)
-        ]
+    # both, as ddtrace's in_azure_function asks (ddtrace 4.16.0: ddtrace/internal/serverless/__init__.py)
+    if env.get("FUNCTIONS_WORKER_RUNTIME") and env.get("FUNCTIONS_EXTENSION_VERSION"):
+        names = ["FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"]
         return "azure_functions", other + [Evidence(_FACT, f"env:{n}", "set") for n in names]
     if env.get("WEBSITE_SITE_NAME"):
         return "azure_app_service", [*other, Evidence(_FACT, "env:WEBSITE_SITE_NAME", "set")]

@@ -7,10 +7,12 @@ Facts from ddtrace's source (file paths are inside the ddtrace distribution):
   moved to ddtrace/settings/asm.py (``ASMConfig(Env)``, later
   ddtrace/internal/settings/asm.py), parsed by ``envier`` whose ``Env.__truthy__`` is
   ``1, true, yes, on``. Before 2.2.0 ddtrace/settings/config.py read them with ``asbool``.
-  ``DD_REMOTE_CONFIGURATION_ENABLED`` (default true) and ``DD_APPSEC_SCA_ENABLED`` (read from
-  2.9.0, ddtrace/settings/config.py ``envs=[("DD_APPSEC_SCA_ENABLED", asbool)]``) always use
-  ``asbool``.
-- ``DD_APPSEC_ENABLED`` (default false) turns on threat detection, and blocking with it.
+  ``DD_REMOTE_CONFIGURATION_ENABLED`` (default true) always uses ``asbool``;
+  ``DD_APPSEC_SCA_ENABLED`` (read from 2.9.0) ``asbool`` up to 4.12 and envier from 4.13.0
+  (the release facts are in ``data/activation.json``, each with its release and file).
+- ``DD_APPSEC_ENABLED`` (default false) turns on threat detection. Blocking comes with it where
+  Remote Configuration reaches the process, but it counts as requested only where the team
+  requires it.
 - ``DD_IAST_ENABLED`` (default false): Code Security.
 - API Security: ``DD_EXPERIMENTAL_API_SECURITY_ENABLED`` (default false) before 2.6.0,
   ``DD_API_SECURITY_ENABLED`` (default true) from 2.6.0 (ddtrace/appsec/_constants.py,
@@ -22,8 +24,13 @@ Facts from ddtrace's source (file paths are inside the ddtrace distribution):
   | ``disabled``; from 2.11.0 ``DD_APPSEC_AUTO_USER_INSTRUMENTATION_MODE`` read by
   ``_parse_options([disabled, identification, anonymization])``, which returns the first
   option that starts with the lower-cased value and ``disabled`` when none does, and
-  ``DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING_ENABLED`` (envier bool, default true); the old
-  variable is still read, mapped, until 3.0.0, which dropped it.
+  ``DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING_ENABLED`` (envier bool, default true). The old
+  variable's lower-cased value itself becomes the mode in 2.11.0-2.19.3, 2.20.0-2.20.1 and
+  2.21.0 (the mapping there is dead code); 2.19.4, 2.20.2 and 2.21.1 on ignore it, 3.0.0
+  dropped it.
+
+What is on disk is read by :func:`read_disk`: the stable configuration files ddtrace 3.2+
+reads too, and blocked-response templates this process cannot read.
 
 A capability counts as *requested* when a variable the app set turns it on (defaults that
 ddtrace turns on by itself are noted in the evidence, not counted). A value ddtrace reads
@@ -32,15 +39,17 @@ differently from what it seems to mean gives AG600; a value that means nothing g
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Optional, Set, Tuple
 
+from ..activation import TEMPLATES, parse_bool, reading, stable_config_files
 from ..model import (
     API_SECURITY,
     CODE_SECURITY,
     CUSTOM_BLOCKING_RESPONSE,
     SCA,
     THREAT_DETECTION,
-    THREAT_PROTECTION,
     USER_EVENT_TRACKING,
     Evidence,
     Finding,
@@ -92,6 +101,7 @@ class _Reader:
     def __init__(self, env: Mapping[str, str], ddtrace: Optional[Version]) -> None:
         self.env = env
         self.release = _release(ddtrace)
+        self.version = ddtrace
         self.who = "ddtrace" if ddtrace is None else f"ddtrace {ddtrace}"
         self.evidence: List[Evidence] = []
         self.findings: List[Finding] = []
@@ -162,16 +172,20 @@ def read_settings(env: Mapping[str, str], ddtrace: Optional[Version] = None) -> 
 
     appsec = r.boolean("DD_APPSEC_ENABLED", False, envier=envier)
     if appsec:
-        requested.update((THREAT_DETECTION, THREAT_PROTECTION))
-        r.note("env:DD_APPSEC_ENABLED", "true: threat_detection, threat_protection (blocking)")
+        # Blocking comes with AppSec when Remote Configuration reaches the process, but only
+        # the team asks for it (require): it is not requested by this variable.
+        requested.add(THREAT_DETECTION)
+        r.note("env:DD_APPSEC_ENABLED", "true: threat_detection")
     elif r.is_set("DD_APPSEC_ENABLED"):
         r.note("env:DD_APPSEC_ENABLED", "false")
 
     if r.boolean("DD_IAST_ENABLED", False, envier=envier):
         requested.add(CODE_SECURITY)
         r.note("env:DD_IAST_ENABLED", "true: code_security")
+        _iast_installs(r, ddtrace)
 
-    if r.boolean("DD_APPSEC_SCA_ENABLED", False, envier=False):
+    sca_envier = reading("DD_APPSEC_SCA_ENABLED", ddtrace).how == "envier"
+    if r.boolean("DD_APPSEC_SCA_ENABLED", False, envier=sca_envier):
         requested.add(SCA)
         detail = "true: sca"
         if r.release < _SCA_SINCE:
@@ -265,18 +279,45 @@ def _user_tracking(r: _Reader, appsec: bool, envier: bool, requested: Set[str]) 
         on_by = name  # the intent is clear: the judgement says which ddtrace it needs
     if r.is_set(legacy_var) and not (new_style and r.is_set(mode_var)):
         raw = r.env[legacy_var]
+        how = reading(legacy_var, r.version).how
         legacy = _LEGACY_USER_MODES.get(raw.strip().lower())
-        if not legacy_read:
+        if not legacy_read or how == "ignored":
+            since = (
+                "dropped in 3.0.0" if not legacy_read else "ignored from 2.19.4, 2.20.2 and 2.21.1"
+            )
             r.findings.append(
                 Finding(
                     "AG600",
                     Severity.WARNING,
                     None,
-                    f"{r.who} no longer reads {legacy_var} (dropped in 3.0.0)",
+                    f"{r.who} no longer reads {legacy_var} ({since})",
                     f"use {mode_var}=identification|anonymization|disabled instead",
-                    _SOURCE,
+                    _legacy_source(r),
                 )
             )
+        elif how == "raw_lower":
+            # The mapping of the old values is dead code in these releases: the lower-cased
+            # value itself becomes the mode, so only "disabled" switches tracking off and
+            # "safe" does not anonymise.
+            mode = raw.lower()
+            if mode == "disabled":
+                off = True
+            else:
+                if on_by is None:
+                    on_by = legacy_var
+                if mode not in ("identification", "anonymization"):
+                    r.findings.append(
+                        Finding(
+                            "AG600",
+                            Severity.WARNING,
+                            None,
+                            f"{r.who} uses {legacy_var}={_show(raw)} as the tracking mode "
+                            f"itself: logins are tracked{' without anonymisation' if mode == 'safe' else ''}, "
+                            "not mapped to a documented mode",
+                            f"use {mode_var}=anonymization (or identification) instead",
+                            _legacy_source(r),
+                        )
+                    )
         elif legacy is None:
             r.findings.append(
                 Finding(
@@ -302,6 +343,28 @@ def _user_tracking(r: _Reader, appsec: bool, envier: bool, requested: Set[str]) 
         r.note(f"env:{on_by}", "on: user_event_tracking")
     else:
         r.no_effect(on_by, "ddtrace tracks user activity only with DD_APPSEC_ENABLED=true")
+
+
+def _legacy_source(r: _Reader) -> str:
+    return reading("DD_APPSEC_AUTOMATED_USER_EVENTS_TRACKING", r.version).source
+
+
+def _iast_installs(r: _Reader, ddtrace: Optional[Version]) -> None:
+    """2.2.0-2.15.x: envier sets the flag, but taint tracking is installed on asbool only."""
+    read = reading("DD_IAST_ENABLED", ddtrace)
+    raw = r.env.get("DD_IAST_ENABLED", "")
+    if read.installs and not parse_bool(read.installs, raw):
+        r.findings.append(
+            Finding(
+                "AG600",
+                Severity.WARNING,
+                None,
+                f"{r.who} reads DD_IAST_ENABLED={_show(raw)} as true but installs taint "
+                "tracking only for 'true' or '1': Code Security finds nothing",
+                "write DD_IAST_ENABLED=true",
+                read.source,
+            )
+        )
 
 
 def _parse_mode(raw: str) -> str:
@@ -337,3 +400,28 @@ def _show(raw: str) -> str:
     """A DD_* switch value for a message: quoted, short, printable."""
     text = raw if len(raw) <= 40 else raw[:40] + "..."
     return repr(text)
+
+
+def read_disk(
+    env: Mapping[str, str], root: Path, os_name: str
+) -> Tuple[Tuple[str, ...], FrozenSet[str], List[Evidence]]:
+    """(stable configuration files present, template settings naming an unreadable file,
+    evidence). ddtrace 3.2+ reads AppSec settings from those files too (a fleet file wins over
+    the environment); a template it cannot read means its default page."""
+    evidence: List[Evidence] = []
+    present = []
+    for kind, path in stable_config_files(os_name):
+        # a Windows path (C:\...) is looked for only on the real filesystem
+        where = root / path.lstrip("/") if path.startswith("/") else Path(path)
+        if (path.startswith("/") or root == Path("/")) and where.is_file():
+            present.append(path)
+            evidence.append(Evidence("settings", path, f"{kind} stable configuration file"))
+    unreadable = set()
+    for name in TEMPLATES:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if not (os.path.isfile(value) and os.access(value, os.R_OK)):
+            unreadable.add(name)
+            evidence.append(Evidence("settings", f"env:{name}", "names a file that cannot be read"))
+    return tuple(present), frozenset(unreadable), evidence

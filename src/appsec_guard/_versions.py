@@ -133,7 +133,7 @@ class Release:
 
     def __getattr__(self, name: str) -> Any:
         # epoch, pre, post, dev, local, public, base_version, is_prerelease, ...: packaging's
-        if name.startswith("__"):
+        if name.startswith("_"):  # never packaging's private state (nor a slot not set yet)
             raise AttributeError(name)
         return getattr(self.packaging(), name)
 
@@ -243,6 +243,6 @@ class CompiledRange:
         return (CompiledRange, (self.source, self.text, self.intervals))
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("_"):  # never packaging's private state (nor a slot not set yet)
             raise AttributeError(name)
         return getattr(self.specifier, name)

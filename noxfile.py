@@ -182,6 +182,9 @@ def tools(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Boot cost: writes docs/performance.md (not part of the default sessions)."""
+    """Boot cost: writes docs/performance.md (not part of the default sessions).
+
+    40 interleaved runs per command by default; `nox -s bench -- --runs 30` for fewer. Run it on
+    a quiet machine: the verdicts are medians of CPU time, the report shows the spread."""
     session.install(".", "ddtrace", "flask", "django", "ddapm-test-agent")
     session.run("python", "benchmarks/boot.py", *session.posargs)

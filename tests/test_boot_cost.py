@@ -19,19 +19,25 @@ def test_shipped_layers_are_read_once_even_with_user_layers(
     monkeypatch.setattr(matrix, "_SHIPPED", None)
     monkeypatch.setattr(matrix, "_SHIPPED_LAYERS", None)
     read: List[str] = []
-    real = matrix.read_layer
+    real_layer, real_compiled = matrix.read_layer, matrix.read_compiled
 
     def counting(path: Path) -> Any:
         read.append(path.name)
-        return real(path)
+        return real_layer(path)
+
+    def counting_compiled(path: Path) -> Any:
+        read.append(path.name)
+        return real_compiled(path)
 
     monkeypatch.setattr(matrix, "read_layer", counting)
+    monkeypatch.setattr(matrix, "read_compiled", counting_compiled)
     user = tmp_path / "user.json"
     user.write_text('{"schema_version": 1}')
     shipped = matrix.load()
     with_user = matrix.load([user])
     matrix.load([user])
-    assert read == ["compatibility.json", "supplement.json", "user.json", "user.json"]
+    # the boot reads the compiled matrix, never the layer files it was compiled from
+    assert read == ["compiled.json", "user.json", "user.json"]
     assert with_user == shipped  # an empty layer changes nothing
 
 

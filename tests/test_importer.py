@@ -264,6 +264,34 @@ def test_cli_import_writes_output_file(tmp_path: Path, capsys: pytest.CaptureFix
     m.merge_layers([m.read_layer(target)])  # loadable as a matrix layer
 
 
+def test_cli_import_into_a_data_dir_compiles_the_boot_matrix_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing compatibility.json next to supplement.json (the package's data, or a copy of it)
+    compiles compiled.json from the two layers, as the boot reads them."""
+    import shutil
+
+    from appsec_guard import _compile
+
+    data = tmp_path / "data"
+    shutil.copytree(m.DATA_DIR, data, ignore=shutil.ignore_patterns("compiled.json"))
+    supplement = json.loads((data / "supplement.json").read_text(encoding="utf-8"))
+    supplement["release_branches"].append({"ddtrace": ">=99,<100", "support": "GA", "source": ""})
+    (data / "supplement.json").write_text(json.dumps(supplement), encoding="utf-8")
+    target = data / "compatibility.json"
+    assert main(["matrix", "import", str(FIXTURE), "--output", str(target)]) == 0
+    assert "compiled compiled.json from compatibility.json" in capsys.readouterr().err
+    compiled = json.loads((data / "compiled.json").read_text(encoding="utf-8"))
+    assert "<100,>=99" in {r["source"] for r in compiled["ranges"]}
+    assert compiled == json.loads(_compile.render(_compile.compiled_document(data)))
+    # a layer written anywhere else compiles nothing
+    assert (
+        main(["matrix", "import", str(FIXTURE), "--output", str(tmp_path / "compatibility.json")])
+        == 0
+    )
+    assert not (tmp_path / "compiled.json").exists()
+
+
 def test_cli_import_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["matrix", "import", str(tmp_path / "nope.md")]) == 2
     err = capsys.readouterr().err

@@ -402,6 +402,7 @@ def test_judgement_module_does_no_io() -> None:
         "dataclasses",
         "._frozen",
         "._text",
+        "._versions",
         ".",
         ".activation",
         "typing",

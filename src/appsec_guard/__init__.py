@@ -77,11 +77,12 @@ def __getattr__(name: str) -> Any:
 
 #: Submodules that run the guard themselves, each its own way (the command prints on a clean
 #: stdout and judges without logging; Django raises ImproperlyConfigured from ready(); Flask
-#: reads app.config; the Lambda wrappers at the cold start). Importing one of them imports
-#: this package first, and that import must leave the run to them. Every other import of the
+#: reads app.config; the Lambda wrappers at the cold start; the matrix compiler judges
+#: nothing). Importing one of them imports this package first, and that import must leave
+#: the run to them. Every other import of the
 #: package (``import appsec_guard``, ``from appsec_guard import testing``,
 #: ``from appsec_guard.testing import make_stack``) runs the guard.
-_RUN_THEMSELVES = ("cli", "__main__", "contrib", "aws_lambda")
+_RUN_THEMSELVES = ("cli", "__main__", "contrib", "aws_lambda", "_compile")
 
 
 def _importing_an_entry_point() -> bool:

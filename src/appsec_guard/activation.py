@@ -35,9 +35,8 @@ from typing import (
     Union,
 )
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import Version
-
+from ._versions import base_version, contains
+from .matrix import version_range
 from .model import (
     API_SECURITY,
     CODE_SECURITY,
@@ -52,6 +51,9 @@ from .model import (
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass
 
@@ -172,7 +174,7 @@ def parse(doc: Dict[str, Any]) -> _Data:
                 raise ValueError(f"{where}: no source")
             reads.append(
                 _Read(
-                    SpecifierSet(r["ddtrace"]),
+                    version_range(r["ddtrace"]),
                     r["as"],
                     r["source"],
                     r.get("installs", ""),
@@ -185,11 +187,11 @@ def parse(doc: Dict[str, Any]) -> _Data:
     return _Data(
         truthy={k: frozenset(v["true"]) for k, v in doc["booleans"].items()},
         settings=settings,
-        remote_spec=SpecifierSet(doc["remote_activation"]["ddtrace"]),
+        remote_spec=version_range(doc["remote_activation"]["ddtrace"]),
         remote_source=doc["remote_activation"]["source"],
         no_rc_deployments=frozenset(doc["no_remote_configuration"]["deployments"]),
         no_rc_source=doc["no_remote_configuration"]["source"],
-        stable_spec=SpecifierSet(stable["ddtrace"]),
+        stable_spec=version_range(stable["ddtrace"]),
         stable_files={
             os_: tuple((f["kind"], f["path"]) for f in files)
             for os_, files in stable["files"].items()
@@ -198,7 +200,7 @@ def parse(doc: Dict[str, Any]) -> _Data:
         iast_never_os=frozenset(platform["never_os"]),
         iast_never_os_source=platform["never_os_source"],
         iast_python=tuple(
-            (SpecifierSet(r["ddtrace"]), _minor(r["below"]), r["source"])
+            (version_range(r["ddtrace"]), _minor(r["below"]), r["source"])
             for r in platform["python_below"]
         ),
     )
@@ -219,11 +221,11 @@ def stable_config_files(os_name: str) -> Tuple[Tuple[str, str], ...]:
 
 def _release(version: Version) -> Version:
     """A pre-release of 4.13.0 already reads its settings as 4.13.0 does (same code)."""
-    return Version(version.base_version)
+    return base_version(version)
 
 
 def _contains(spec: SpecifierSet, version: Optional[Version]) -> bool:
-    return version is None or spec.contains(_release(version), prereleases=True)
+    return version is None or contains(spec, _release(version))
 
 
 def reading(name: str, version: Optional[Version]) -> _Read:
@@ -234,7 +236,7 @@ def reading(name: str, version: Optional[Version]) -> _Read:
     for r in reads:
         if _contains(r.spec, version):
             return r
-    return _Read(SpecifierSet(), "ignored", reads[0].source)
+    return _Read(version_range(""), "ignored", reads[0].source)
 
 
 def parse_bool(how: str, raw: str) -> bool:
@@ -586,6 +588,8 @@ def platform_problem(
 
 
 def _floor(spec: SpecifierSet) -> Optional[Version]:
+    from packaging.version import Version
+
     lows = [Version(s.version) for s in spec if s.operator in (">=", "==")]
     return max(lows) if lows else None
 

@@ -128,6 +128,21 @@ def _read_text(path: Path) -> str:
         raise UsageError(f"{path}: cannot read: {why}") from None
 
 
+def _recompile(written: Path) -> None:
+    """The shipped layer was rewritten: compile the matrix the boot reads from it again."""
+    from . import _compile
+
+    if written.name != _matrix.SHIPPED_LAYERS[0] or not _compile.is_data_dir(written.parent):
+        return
+    try:
+        out = _compile.write(written.parent)
+    except (OSError, ValueError) as exc:  # MatrixError is a ValueError
+        raise UsageError(f"{written.parent}: cannot compile the matrix: {exc}") from None
+    sys.stderr.write(
+        f"appsec-guard: compiled {out.name} from {written.name} and the other layers\n"
+    )
+
+
 def _import_matrix(args: argparse.Namespace) -> int:
     from .importer import import_page
 
@@ -150,6 +165,7 @@ def _import_matrix(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+        _recompile(Path(args.output))
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from . import matrix as _matrix
 from .detect import Detection, ProbeOptions, detect
+from .detect.distributions import Distributions
 from .judge import judge
 from .matrix import Matrix
 from .model import Evidence, Finding, Framework, Report
@@ -25,9 +26,13 @@ def assess(
     framework_hint: Optional[Framework] = None,
     root: Path = Path("/"),
     probe: Optional[ProbeOptions] = None,
+    distributions: Optional[Distributions] = None,
 ) -> Report:
-    """Detect the stack (facts in ``assumed`` are taken as given) and judge it."""
-    detection = detect_assuming(environ, assumed, framework_hint, root, probe)
+    """Detect the stack (facts in ``assumed`` are taken as given) and judge it.
+
+    ``distributions``: a scan of the installed distributions made moments before (by an
+    integration naming its framework), so that one run lists ``sys.path`` once."""
+    detection = detect_assuming(environ, assumed, framework_hint, root, probe, distributions)
     return judged(detection, matrix if matrix is not None else _matrix.load(), required, environ)
 
 
@@ -37,11 +42,17 @@ def detect_assuming(
     framework_hint: Optional[Framework] = None,
     root: Path = Path("/"),
     probe: Optional[ProbeOptions] = None,
+    distributions: Optional[Distributions] = None,
 ) -> Detection:
-    """Detect every fact not in ``assumed``."""
+    """Detect every fact not in ``assumed`` (``distributions``: as for ``assess``)."""
     facts = assumed if assumed is None or isinstance(assumed, abc.Mapping) else assumed.facts()
     detection = detect(
-        environ, assumed=facts, framework_hint=framework_hint, root=root, probe=probe
+        environ,
+        assumed=facts,
+        framework_hint=framework_hint,
+        root=root,
+        probe=probe,
+        distributions=distributions,
     )
     implied = dict(getattr(assumed, "implied", ()))
     if implied:  # a fact completed from another assumption says which one implied it

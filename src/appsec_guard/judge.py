@@ -19,16 +19,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-from packaging.version import Version
-
 from . import activation as _activation
 from ._text import IMPL_NAMES, OS_NAMES, join_words
+from ._versions import contains
 from .activation import Activation, Settings
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
 from .model import Active, Finding, RemoteConfig, Report, Severity, Stack, Status, Verdict
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass
 
@@ -278,8 +279,7 @@ def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_P
 def is_end_of_life(matrix: Matrix, version: Version) -> bool:
     """Whether the matrix calls the release line of ``version`` end of life."""
     return any(
-        b.ddtrace.contains(version, prereleases=True)
-        and b.support.lower().startswith(("end of life", "eol"))
+        contains(b.ddtrace, version) and b.support.lower().startswith(("end of life", "eol"))
         for b in matrix.release_branches
     )
 
@@ -360,6 +360,8 @@ def _runtime_remedy(stack: Stack, matrix: Matrix, rows: Sequence[RuntimeRule]) -
 
 
 def _spec_floor(rule: RuntimeRule) -> Version:
+    from packaging.version import Version
+
     return floor(rule.ddtrace) or Version("0")
 
 
@@ -481,6 +483,8 @@ def first_release_clear(
 ) -> Optional[Version]:
     """The release from which on no exclusion of ``capability`` on ``deployment`` applies any
     more (so that later patch releases do not switch it off again), or None if one never ends."""
+    from packaging.version import Version
+
     ceilings: List[Version] = []
     for rule in matrix.exclusions:
         if rule.deployment != deployment or capability not in rule.capabilities:
@@ -594,6 +598,8 @@ def _integration_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> Lis
         floor_only = all(s.operator in (">=", ">") for s in lim.runs)
         fixes = [f"upgrade {fw.name} to {lim.runs}" if floor_only else f"pin {fw.name}{lim.runs}"]
         # past every bounded range of the row: a pin >=1.9.7 would let 1.10.x in again
+        from packaging.version import Version  # only for a finding: off the usual boot path
+
         ends = [
             max(Version(s.version) for s in sp if s.operator == "<")
             for sp in lim.ddtrace
@@ -665,6 +671,8 @@ def _auth_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Prob
 
 def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
     """The smallest listed release at or above ``current`` (else the newest listed)."""
+    from packaging.version import Version
+
     floors: List[Tuple[Version, str]] = sorted(
         (start, text.replace(" ", ""))
         for text, start in ((t, floor(s)) for t, s in zip(rule.versions, rule.specifiers))
@@ -682,11 +690,7 @@ def nearest_auth_version(rule: AuthFrameworkRule, current: Version) -> str:
 def _stack_findings(stack: Stack, matrix: Matrix) -> List[Finding]:
     out = []
     if stack.ddtrace is not None:
-        branches = [
-            b
-            for b in matrix.release_branches
-            if b.ddtrace.contains(stack.ddtrace, prereleases=True)
-        ]
+        branches = [b for b in matrix.release_branches if contains(b.ddtrace, stack.ddtrace)]
         if not branches:
             out.append(
                 Finding(

@@ -13,6 +13,7 @@ keeps the source it came from, so a finding can cite it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from types import MappingProxyType
@@ -29,18 +30,25 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    cast,
 )
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from . import _versions
+from ._versions import CompiledRange, contains
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field, replace
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass, field, replace
 
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
+#: The shipped layers merged, with every version range compiled by packaging (see
+#: appsec_guard._compile): what the boot reads instead of the layers.
+COMPILED = "compiled.json"
 SUPPORTED_SCHEMA = 1
 
 #: The sections of a layer document; data/schema/matrix-layer.schema.json states the same
@@ -103,7 +111,7 @@ class Exclusion:
     source: str = ""
 
     def matching(self, version: Version) -> Optional[SpecifierSet]:
-        return next((s for s in self.ddtrace if s.contains(version, prereleases=True)), None)
+        return next((s for s in self.ddtrace if contains(s, version)), None)
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class RuntimeRule:
     python_text: Tuple[str, ...] = ()
 
     def covers_ddtrace(self, version: Version) -> bool:
-        return self.ddtrace.contains(version, prereleases=True)
+        return contains(self.ddtrace, version)
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,7 @@ class AuthFrameworkRule:
         return tuple(_auth_specifier(v) for v in self.versions)
 
     def allows(self, version: Version) -> bool:
-        return any(s.contains(version, prereleases=True) for s in self.specifiers)
+        return any(contains(s, version) for s in self.specifiers)
 
 
 class FrozenMap(Mapping[str, str]):
@@ -265,6 +273,8 @@ class Matrix:
 def floor(spec: SpecifierSet) -> Optional[Version]:
     """The version a range starts at (``>=``, ``>``, ``==``, ``~=``; ``==3.2.*`` starts at 3.2),
     or None for a range with no lower bound (``<2``)."""
+    from packaging.version import Version
+
     bounds = [
         Version(s.version[:-2] if s.version.endswith(".*") else s.version)
         for s in spec
@@ -273,12 +283,46 @@ def floor(spec: SpecifierSet) -> Optional[Version]:
     return max(bounds) if bounds else None
 
 
-def _auth_specifier(text: str) -> SpecifierSet:
-    """The page lists release series ("3.2") and open ranges (">= 4.0")."""
+def auth_range_text(text: str) -> str:
+    """The page lists release series ("3.2") and open ranges (">= 4.0"): "==3.2.*", ">=4.0"."""
     text = text.replace(" ", "")
-    if text[:1] in "<>=!~":
-        return SpecifierSet(text)
-    return SpecifierSet(f"=={text}.*")
+    return text if text[:1] in "<>=!~" else f"=={text}.*"
+
+
+def _auth_specifier(text: str) -> SpecifierSet:
+    return version_range(auth_range_text(text))
+
+
+#: Ranges compiled ahead of time (compiled.json), by the text they were compiled from.
+_RANGES: Dict[str, CompiledRange] = {}
+_RANGES_READ = False  # compiled.json's ranges registered (by read_compiled or version_range)
+
+
+def _register(rows: Iterable[Dict[str, Any]]) -> None:
+    global _RANGES_READ
+    _RANGES_READ = True
+    for row in rows:
+        intervals = tuple(
+            (None if lo is None else tuple(lo), lo_in, None if hi is None else tuple(hi), hi_in)
+            for lo, lo_in, hi, hi_in in row["intervals"]
+        )
+        _RANGES[row["source"]] = CompiledRange(row["source"], row["text"], intervals)
+
+
+def version_range(text: str) -> SpecifierSet:
+    """The range of ``text``: compiled ahead of time when the shipped data has it (the
+    matrix's and the activation data's ranges), else packaging's SpecifierSet (raises
+    InvalidSpecifier). Each compiled range is a function of its text alone, so it serves any
+    layer that writes the same text."""
+    if not _RANGES_READ:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none: packaging
+            _register(json.loads((DATA_DIR / COMPILED).read_text(encoding="utf-8"))["ranges"])
+    compiled = _RANGES.get(text)
+    if compiled is not None:
+        return cast("SpecifierSet", compiled)
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(text)
 
 
 def expand_pythons(items: Iterable[str]) -> FrozenSet[Tuple[int, int]]:
@@ -348,15 +392,19 @@ class _Reader:
 
     def version(self, value: Any, where: str) -> Version:
         text = self.text(value, where)
-        try:
-            return Version(text)
-        except InvalidVersion:
-            raise self.fail(where, f"{text!r} is not a PEP 440 version like 1.19.0") from None
+        parsed = _versions.parse(text)
+        if parsed is None:
+            raise self.fail(where, f"{text!r} is not a PEP 440 version like 1.19.0")
+        return parsed
 
     def spec(self, value: Any, where: str) -> SpecifierSet:
         text = self.text(value, where)
+        if text in _RANGES:
+            return version_range(text)
+        from packaging.specifiers import InvalidSpecifier
+
         try:
-            return SpecifierSet(text)
+            return version_range(text)
         except InvalidSpecifier:
             raise self.fail(where, f"{text!r} is not a version range like >=2,<3") from None
 
@@ -545,6 +593,10 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
             row = r.obj(raw, where)
             versions = r.strs(row.get("versions"), f"{where}.versions")
             for j, v in enumerate(versions):
+                if auth_range_text(v) in _RANGES:
+                    continue
+                from packaging.specifiers import InvalidSpecifier
+
                 try:
                     _auth_specifier(v)
                 except InvalidSpecifier:
@@ -732,16 +784,25 @@ _SHIPPED: Optional[Matrix] = None
 _SHIPPED_LAYERS: Optional[List[Dict[str, Any]]] = None  # parsed once; merging does not mutate them
 
 
+def read_compiled(path: Path) -> Dict[str, Any]:
+    """Read the compiled shipped matrix (:data:`COMPILED`): its ranges are registered, so that
+    every range it lists is answered without packaging, and its merged layer is returned."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    _register(data["ranges"])
+    return parse_layer(data["matrix"], "shipped matrix")
+
+
 def load(extra: Sequence[Path] = ()) -> Matrix:
     """The shipped matrix, merged with ``extra`` layer files (a user's own rows).
 
-    The shipped files are read and validated once per process, lazily (on the first run).
+    The shipped matrix is read once per process, lazily (on the first run), from its compiled
+    form (:data:`COMPILED`, kept equal to the layer files by the tests).
     """
     global _SHIPPED, _SHIPPED_LAYERS
     if not extra and _SHIPPED is not None:
         return _SHIPPED
     if _SHIPPED_LAYERS is None:
-        _SHIPPED_LAYERS = [read_layer(DATA_DIR / name) for name in SHIPPED_LAYERS]
+        _SHIPPED_LAYERS = [read_compiled(DATA_DIR / COMPILED)]
     layers = list(_SHIPPED_LAYERS)
     layers.extend(read_layer(Path(p)) for p in extra)
     origin = "shipped matrix" + "".join(f" + {p}" for p in extra)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from packaging.version import Version
-
 if TYPE_CHECKING:
     from dataclasses import dataclass, field, replace
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass, field, replace
 

@@ -60,7 +60,7 @@ ENV_ONLY_NAMES = frozenset(
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
-_ID = re.compile(r"^AG\d{3}$")
+_ID = r"^AG\d{3}$"  # compiled on first use: only when something is silenced
 _MAX_SHOWN = 80
 
 
@@ -260,7 +260,7 @@ def _silence(where: str, value: Any) -> _Parsed:
             where, value, "is not a list of finding ids", "a comma-separated list", "ignored"
         )
     ids = [n.upper() for n in names]
-    bad = [i for i in ids if not _ID.match(i) or i not in CATALOG]
+    bad = [i for i in ids if not re.match(_ID, i) or i not in CATALOG]
     problem = None
     if bad:
         problem = _invalid(

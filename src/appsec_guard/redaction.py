@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Pattern, Sequence, Tuple
 from urllib.parse import unquote
 
 from .model import Report
@@ -33,20 +33,31 @@ SECRET_NAMES = frozenset(
 )
 # Any other variable whose name says it holds a credential ("PWD" only as a whole part of
 # the name, e.g. DB_PWD: the shell's PWD/OLDPWD hold the current directory, not a password).
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|SIGNATURE|PRIVATE|(?:^|_)PWD(?:$|_)", re.I
-)
+# Words, not a regular expression: compiling one costs more than the whole scan.
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSW", "CREDENTIAL", "SIGNATURE", "PRIVATE")
 _NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
 _URL_VARS = ("DD_TRACE_AGENT_URL", "DD_AGENT_URL", "DD_DOGSTATSD_URL", "DD_PROXY_HTTPS")
 _HARMLESS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
 # Shapes of credentials, wherever they appear: userinfo in a URL, AWS key ids, Datadog keys.
-_PATTERNS = (
-    (re.compile(r"(?<=://)[^/@\s]+@"), "***@"),
+# (pattern, flags, replacement, a test that the text may hold one): each is compiled the
+# first time a text passes its test, not on the boot path of an app whose findings hold none.
+_PATTERNS: Tuple[Tuple[str, int, str, Callable[[str], bool]], ...] = (
+    (r"(?<=://)[^/@\s]+@", 0, "***@", lambda t: "://" in t and "@" in t),
     # (any case: the guard lower-cases capability names before it reports a bad one)
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", re.IGNORECASE), "***"),
-    (re.compile(r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b"), "***"),
+    (
+        r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+        re.IGNORECASE,
+        "***",
+        lambda t: "AKIA" in t.upper() or "ASIA" in t.upper(),
+    ),
+    (r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b", 0, "***", lambda t: len(t) >= 32),
 )
+_COMPILED: Dict[str, Pattern[str]] = {}
 MASK = "***"
+
+
+def _secret_name(upper: str) -> bool:
+    return any(w in upper for w in _SECRET_WORDS) or "PWD" in upper.split("_")
 
 
 def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...]:
@@ -62,7 +73,7 @@ def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...
                 found.add(value)
         elif (
             upper not in _NOT_SECRETS
-            and _SECRET_NAME.search(upper)
+            and _secret_name(upper)
             and len(value) >= 8
             and value.lower() not in _HARMLESS
             and not value.isdigit()
@@ -80,8 +91,12 @@ def redact_text(text: str, secrets: Optional[Sequence[str]] = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
-    for pattern, mask in _PATTERNS:
-        text = pattern.sub(mask, text)
+    for pattern, flags, mask, may_hold in _PATTERNS:
+        if may_hold(text):
+            compiled = _COMPILED.get(pattern)
+            if compiled is None:
+                compiled = _COMPILED[pattern] = re.compile(pattern, flags)
+            text = compiled.sub(mask, text)
     return text
 
 

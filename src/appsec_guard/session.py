@@ -94,6 +94,8 @@ class Session:
         self.environ: Optional[Mapping[str, str]] = None
         # the policy arguments of the last run: check(refresh=True) judges with them again
         self.last_args: Dict[str, Any] = {}
+        # the scan framework_version made for an integration's run, which detects with it
+        self.scan: Any = None
 
 
 STATE = Session()
@@ -127,12 +129,11 @@ def _key(f: Finding, report: Report) -> _Key:
 def framework_version(name: str) -> Framework:
     """The running framework as an integration knows it (read from metadata, not imported)."""
     try:
-        from packaging.version import Version
-
         from .detect.distributions import Distributions
 
-        dist = Distributions.scan().get(name)
-        version: Optional[Version] = dist.version if dist else None
+        STATE.scan = Distributions.scan()
+        dist = STATE.scan.get(name)
+        version = dist.version if dist else None
     except Exception:
         version = None
     return Framework(name, version)
@@ -172,11 +173,12 @@ def guard_failure(source: str, exc: BaseException) -> Finding:
 
 
 def _unknown_report(required: FrozenSet[str], caps: Tuple[str, ...], problem: Finding) -> Report:
-    from packaging.version import Version
-
+    from ._versions import parse
     from .model import Runtime
 
-    stack = Stack(Runtime("unknown", Version("0"), "unknown", "unknown"), None, None)
+    zero = parse("0")
+    assert zero is not None
+    stack = Stack(Runtime("unknown", zero, "unknown", "unknown"), None, None)
     verdicts = tuple(
         Verdict(c, Status.UNKNOWN, required=c in required, reasons=(problem.message,)) for c in caps
     )
@@ -257,7 +259,14 @@ def _judge(
         from .guard import detect_assuming
 
         options = probe if probe is not None else ProbeOptions(enabled=mode == "sync")
-        detection = detect_assuming(environ, assumed, framework_hint, probe=options)
+        scan, STATE.scan = STATE.scan, None
+        detection = detect_assuming(
+            environ,
+            assumed,
+            framework_hint,
+            probe=options,
+            distributions=scan if framework_hint is not None else None,
+        )
         pending = False
         if mode == "background":
             detection, pending = _probe_deferred(detection)
@@ -289,7 +298,7 @@ def _kept(report: Report, pol: _policy.Policy, entry: str) -> Report:
     kept = tuple(f for f in report.findings if f.id not in pol.silence)
     report = report.with_findings(kept)
     if any("--assume" in f.remediation for f in kept):  # only the command has --assume
-        from .render import worded_for
+        from ._wording import worded_for
 
         report = worded_for(entry, report)
     return report

@@ -220,6 +220,33 @@ def test_probe_turned_off(tmp_path: Path) -> None:
     assert evidence[0].detail == "turned off"
 
 
+def test_an_ip_address_is_probed_without_a_thread_a_host_name_in_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No timeout bounds a DNS lookup, so only a host name needs the probe thread; an IP
+    address is asked in the caller's thread (a thread costs more than a refused connection)."""
+    from appsec_guard.detect import agent
+
+    class NoThreads:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(agent.threading, "Thread", NoThreads)
+    port = refused_port()
+    for host in ("127.0.0.1", "[::1]", "::1"):
+        result = probe(AgentAddress("http", host, port, "test"), ProbeOptions(timeout=2.0))
+        assert result.status is RemoteConfig.UNKNOWN
+        assert result.detail == "connection refused: no Agent listening" or (
+            host != "127.0.0.1" and "[Errno" in result.detail  # a host without IPv6
+        ), result.detail
+    named = probe(AgentAddress("http", "localhost", port, "test"), ProbeOptions(timeout=2.0))
+    assert named.status is RemoteConfig.UNKNOWN
+    assert "can't start new thread" in named.detail
+
+
 @pytest.mark.parametrize("endpoint", ["/v0.7/config", "v0.7/config"])
 def test_remote_config_endpoint_with_or_without_its_slash(endpoint: str) -> None:
     # ddtrace 4.16.0: ddtrace/internal/remoteconfig/worker.py accepts both spellings

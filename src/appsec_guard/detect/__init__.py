@@ -10,10 +10,20 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optional, Tuple, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    FrozenSet,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+    cast,
+)
 
-from packaging.version import Version
-
+from .._versions import Release
 from ..activation import Settings as ActivationSettings
 from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
 from .agent import ProbeOptions, detect_remote_config
@@ -26,6 +36,8 @@ from .settings import Settings, read_disk, read_settings
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 
@@ -90,7 +102,7 @@ class _Boundary:
 
 
 def _unknown_runtime() -> Runtime:
-    return Runtime("unknown", Version("0"), "unknown", "unknown")
+    return Runtime("unknown", cast("Version", Release((0,))), "unknown", "unknown")
 
 
 def detect(

@@ -42,10 +42,9 @@ DEFAULT_PORT = 8126
 RC_ENDPOINT = "/v0.7/config"
 
 _FACT = "remote_config"
-# A DNS name, an IPv4 address, or an IPv6 address (bracketed or not).
-_HOST = re.compile(
-    r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%\w+)?\]?)$"
-)
+# A DNS name, an IPv4 address, or an IPv6 address (bracketed or not); compiled on first use
+# (only a DD_AGENT_HOST-style variable is checked with it).
+_HOST = r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%\w+)?\]?)$"
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def agent_address(env: Mapping[str, str], root: Path = Path("/")) -> AgentAddres
     port_var = next((n for n in ("DD_TRACE_AGENT_PORT", "DD_AGENT_PORT") if env.get(n)), None)
     if host_var or port_var:
         host = env[host_var].strip() if host_var else DEFAULT_HOST
-        if host_var and not _HOST.match(host):
+        if host_var and not re.match(_HOST, host):
             # ddtrace pastes it into http://HOST:PORT: a URL, a path or credentials here break
             raise AddressError(
                 f"{host_var} is not a host name or address (a URL belongs in DD_TRACE_AGENT_URL)"
@@ -145,9 +144,19 @@ def probe(
     address: AgentAddress,
     options: ProbeOptions = ProbeOptions(),  # noqa: B008 (frozen)
 ) -> ProbeResult:
-    """Ask the Agent's ``/info`` within ``options.timeout`` seconds. Never raises."""
+    """Ask the Agent's ``/info`` within ``options.timeout`` seconds. Never raises.
+
+    A host name is resolved in a daemon thread, because no timeout bounds a DNS lookup. An IP
+    address or a Unix socket needs none: connect, send and receive each wait at most until the
+    deadline, so the probe runs in the caller's thread (starting a thread costs more than a
+    refused connection)."""
     box: List[ProbeResult] = []
     deadline = time.monotonic() + max(0.0, options.timeout)
+    if address.scheme == "unix" or _ip_literal(address.host):
+        try:
+            return _ask(address, deadline, options.max_bytes)
+        except Exception as exc:
+            return ProbeResult(RemoteConfig.UNKNOWN, _describe(exc))
 
     def run() -> None:
         try:
@@ -164,6 +173,20 @@ def probe(
     if box:
         return box[0]
     return ProbeResult(RemoteConfig.UNKNOWN, f"no answer within {options.timeout:g} s")
+
+
+def _ip_literal(host: str) -> bool:
+    """An IPv4 or IPv6 address (bracketed or not): nothing to resolve."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    for family in (socket.AF_INET, getattr(socket, "AF_INET6", None)):
+        if family is None:
+            continue
+        try:
+            socket.inet_pton(family, bare)
+        except (OSError, ValueError):  # ValueError: a NUL in the text
+            continue
+        return True
+    return False
 
 
 class _Deadline(Exception):

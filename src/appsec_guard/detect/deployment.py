@@ -50,7 +50,8 @@ _UUID = r"[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{1
 _CONTAINER_SEGMENT = re.compile(rf"(?:.+)?({_UUID}|[0-9a-f]{{64}}|[0-9a-f]{{32}}-\d+)(?:\.scope)?$")
 _CGROUP_LINE = re.compile(r"^(\d+):([^:]*):(.+)$")
 _RUNTIME_WORDS = ("docker", "containerd", "kubepods", "libpod", "crio")
-_MOUNT_ID = re.compile(
+_MOUNT_WORDS = ("/docker/containers/", "/overlay-containers/", "/containerd/", "/kubelet/pods/")
+_MOUNT_ID = (  # compiled when a mount names one of _MOUNT_WORDS
     r"/(?:docker/containers|containers/overlay-containers|containerd/[^/]+/[^/]+|"
     r"kubelet/pods)/([0-9a-f]{64}|[0-9a-f-]{36})/"
 )
@@ -133,7 +134,9 @@ def _deployment(env: Mapping[str, str], root: Path) -> Tuple[str, List[Evidence]
             container_ev.append(Evidence(_FACT, f"file:{CGROUP}", found))
     mountinfo = read_text(under(root, MOUNTINFO))
     if mountinfo is not None:
-        match = _MOUNT_ID.search(mountinfo)
+        # (the words first: compiling the expression costs more than reading the file)
+        hint = any(w in mountinfo for w in _MOUNT_WORDS)
+        match = re.search(_MOUNT_ID, mountinfo) if hint else None
         if match:
             container_ev.append(
                 Evidence(_FACT, f"file:{MOUNTINFO}", f"container id {match.group(1)[:12]}")

@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
 
-from packaging.version import InvalidVersion, Version
-
+from .._versions import parse
 from ._io import read_text
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 
@@ -119,10 +120,7 @@ def _version(raw: str) -> Optional[Version]:
     Wheel installers write ``-`` in a version as ``_`` in the directory name; PEP 440
     normalisation reads ``_`` as a separator, so ``1.0_rc1`` is ``1.0rc1``.
     """
-    try:
-        return Version(raw) if raw else None
-    except InvalidVersion:
-        return None
+    return parse(raw) if raw else None
 
 
 def _metadata_version(path: str) -> str:

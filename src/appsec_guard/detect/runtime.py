@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
-from packaging.version import Version
-
+from .._versions import parse
 from ..model import Evidence, Runtime
 from .fact import Fact
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 _OS = {"linux": "linux", "darwin": "macos", "win32": "windows", "cygwin": "windows"}
 
@@ -36,7 +38,9 @@ def python_version(info: Tuple[int, int, int, str, int] = tuple(sys.version_info
     suffix = {"alpha": f"a{serial}", "beta": f"b{serial}", "candidate": f"rc{serial}"}.get(
         level, ""
     )
-    return Version(f"{major}.{minor}.{micro}{suffix}")
+    version = parse(f"{major}.{minor}.{micro}{suffix}")
+    assert version is not None  # digits, and a pre-release suffix packaging reads
+    return version
 
 
 def detect_runtime() -> Fact:

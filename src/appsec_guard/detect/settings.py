@@ -43,8 +43,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Optional, Set, Tuple
 
-from packaging.version import Version
-
 from ..activation import TEMPLATES, parse_bool, reading, stable_config_files
 from ..model import (
     API_SECURITY,
@@ -60,6 +58,8 @@ from ..model import (
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
+
+    from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from .._frozen import dataclass
 

@@ -40,9 +40,11 @@ def changes(p: Any) -> List[str]:
 
 def test_api_security_on_ddtrace_1_20_python_3_11() -> None:
     p = plan(stack(), m.load(), ["api_security"])
-    assert changes(p) == ["ddtrace>=2.6.0"]
+    # 2.6.0 is API Security's floor, but 2.x is end of life: the first line that is not
+    assert changes(p) == ["ddtrace>=3.0.0"]
     assert "still supports CPython 3.11 on Linux x86_64" in p.steps[0].reason
-    assert p.after.stack.ddtrace == Version("2.6.0")
+    assert p.after.stack.ddtrace == Version("3.0.0")
+    assert not [f for f in p.after.findings if f.id == "AG102" and "end of life" in f.message]
     assert p.after.verdict("api_security").status is Status.SUPPORTED
     assert p.ok
 
@@ -96,8 +98,11 @@ def test_threat_protection_on_lambda_is_blocked_by_remote_configuration() -> Non
 
 def test_python_too_new_for_the_minimum_ddtrace() -> None:
     p = plan(stack(python="3.13.1"), m.load(), ["api_security"])
-    assert changes(p) == ["ddtrace>=2.19.0"]  # 2.6.0 has no CPython 3.13 wheels
-    assert "first release from 2.6.0 on that supports CPython 3.13" in p.steps[0].reason
+    # 2.6.0 has no CPython 3.13 wheels; 2.19.0 has, but 2.x is end of life
+    assert changes(p) == ["ddtrace>=3.0.0"]
+    assert "first release on a line not in end of life that supports CPython 3.13" in (
+        p.steps[0].reason
+    )
     assert p.ok
 
 
@@ -162,7 +167,7 @@ def test_cli_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is True
-    assert [s["change"] for s in doc["steps"]] == ["ddtrace>=2.6.0"]
+    assert [s["change"] for s in doc["steps"]] == ["ddtrace>=3.0.0"]
     assert doc["after"] == {"api_security": "supported"}
 
 

@@ -515,6 +515,21 @@ def test_6_never_suggest_an_end_of_life_line(capsys: pytest.CaptureFixture[str])
     assert "move ddtrace to <3.9,>=3" in f["remediation"]
 
 
+def test_6_the_plan_never_suggests_an_end_of_life_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        ["plan", "--format", "json", "--require", "threat_detection",
+         "--assume", "python=3.12", "--assume", "ddtrace=1.20.0", "--assume", "os=linux",
+         "--assume", "arch=x86_64", "--assume", "implementation=cpython"]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    # 2.0.0 is the first release that runs CPython 3.12, on a line the guard calls end of life
+    assert [s["change"] for s in doc["steps"]] == ["ddtrace>=3.0.0"]
+    assert doc["after"] == {"threat_detection": "supported"}
+
+
 def test_6_code_security_upgrade_skips_end_of_life(monkeypatch: pytest.MonkeyPatch) -> None:
     # Python 3.13 on ddtrace 2.6: 2.19 would run it, but 2.x is end of life
     from appsec_guard import matrix as matrix_mod

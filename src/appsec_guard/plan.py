@@ -19,6 +19,7 @@ from ._text import join_words
 from .judge import (
     describe_runtime,
     first_release_clear,
+    is_end_of_life,
     judge,
     runtime_matches,
     runtime_rows_for,
@@ -244,10 +245,19 @@ def _ddtrace_steps(stack: Stack, matrix: Matrix, caps: Sequence[str]) -> Tuple[L
         text = f"ddtrace {current}'s {fw.name} integration does not cover {fw}"
         why = text if why.startswith(f"ddtrace {current} does not support") else f"{why}; {text}"
     needing = tuple(dict.fromkeys(needing + switched_off + uncovered))
-    for version in candidates:
+    # A release line the matrix calls end of life is suggested only when no other line will do
+    # (the re-judged stack would draw AG102 for it).
+    eol = {v for v in candidates if is_end_of_life(matrix, v)}
+    first_running = next((v for v in candidates if runs(v, stack)), None)
+    for version in [v for v in candidates if v not in eol] + [v for v in candidates if v in eol]:
         if runs(version, stack):
             if current is not None and runs(current, stack):
                 support = f"ddtrace {_v3(version)} still supports {describe_runtime(stack)}"
+            elif version != first_running and first_running in eol:
+                support = (
+                    f"ddtrace {_v3(version)} is the first release on a line not in end of life "
+                    f"that supports {describe_runtime(stack)}"
+                )
             elif floor is not None and version > floor:
                 support = (
                     f"ddtrace {_v3(version)} is the first release from {floor} on that "

@@ -50,6 +50,16 @@ def test_a_second_entry_point_logs_only_what_is_new(events: Any) -> None:
     assert events() == first
 
 
+def test_the_summary_and_findings_say_what_will_be_active(events: Any) -> None:
+    session.run("import")
+    summary = events()[-1]
+    # DD_APPSEC_ENABLED=true: threat detection is on at boot
+    assert summary["active"]["threat_detection"] == "on"
+    assert set(summary["active"]) == set(summary["capabilities"])
+    (ag500,) = [e for e in events() if e.get("finding_id") == "AG500"]
+    assert ag500["active"] == summary["active"]["threat_protection"]
+
+
 def test_what_a_later_entry_point_changes_is_logged(events: Any) -> None:
     session.run("import")
     before = len(events())

@@ -76,6 +76,7 @@ def events(
                     "status": None if v is None else v.status.value,
                     "requested": None if v is None else v.requested,
                     "required": None if v is None else v.required,
+                    "active": None if v is None or v.active is None else v.active.value,
                     "message": f.message,
                     "remediation": f.remediation,
                     "source": f.source,
@@ -94,6 +95,8 @@ def events(
         "ok": not failed,
         "failed": failed,
         "capabilities": {v.capability: v.status.value for v in report.verdicts},
+        # what ddtrace will do with each, as far as the settings tell (the activation model)
+        "active": {v.capability: v.active.value for v in report.verdicts if v.active is not None},
         "requested": [v.capability for v in report.verdicts if v.requested],
         "required": [v.capability for v in report.verdicts if v.required],
         "errors": counts["error"],

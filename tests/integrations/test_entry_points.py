@@ -3,7 +3,8 @@
 The same APPSEC_GUARD_* policy and DD_* settings (an AWS Lambda environment, so that the
 Lambda forms run it too) through the command, `import appsec_guard`, the Django app, the
 Flask extension, and both Lambda forms under the real awslambdaric: each entry point's
-verdicts (status, requested, required per capability) and its findings' ids are the same.
+verdicts (status, what will be active, requested, required per capability) and its findings'
+ids are the same.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ENV = {
 # The web framework is a fact of the entry point (Django's app runs Django), not of the
 # environment: the capabilities whose verdict depends on it are left out of the comparison.
 FRAMEWORK_BOUND = {"user_event_tracking"}
-Verdicts = Dict[str, Tuple[str, bool, bool]]
+Verdicts = Dict[str, Tuple[str, str, bool, bool]]
 
 
 def _from_summary(stdout: str) -> Tuple[Verdicts, List[Dict[str, Any]]]:
@@ -38,7 +39,7 @@ def _from_summary(stdout: str) -> Tuple[Verdicts, List[Dict[str, Any]]]:
     assert summaries, stdout
     last = summaries[-1]
     verdicts = {
-        cap: (status, cap in last["requested"], cap in last["required"])
+        cap: (status, last["active"][cap], cap in last["requested"], cap in last["required"])
         for cap, status in last["capabilities"].items()
     }
     return verdicts, guard_events(stdout, "appsec_guard.finding")
@@ -49,7 +50,8 @@ def command() -> Tuple[Verdicts, List[Dict[str, Any]]]:
     assert res.returncode == 1, res.stderr  # api_security is required and unsupported
     doc = json.loads(res.stdout)
     verdicts = {
-        cap: (v["status"], v["requested"], v["required"]) for cap, v in doc["capabilities"].items()
+        cap: (v["status"], v["active"], v["requested"], v["required"])
+        for cap, v in doc["capabilities"].items()
     }
     return verdicts, doc["findings"]
 
@@ -108,7 +110,9 @@ def test_same_verdicts_as_the_command(entry_point: Any, reference: Any) -> None:
     verdicts, findings = entry_point()
     keep = set(expected) - FRAMEWORK_BOUND
     assert {c: verdicts[c] for c in keep} == {c: expected[c] for c in keep}
-    assert verdicts["api_security"] == ("unsupported", False, True)
+    status, _active, requested, required = verdicts["api_security"]
+    assert (status, requested, required) == ("unsupported", False, True)
+    assert verdicts["threat_detection"][:2] == ("supported", "on")  # DD_APPSEC_ENABLED=true
     ids = {f.get("finding_id", f.get("id")) for f in findings if f.get("capability") in keep}
     assert ids == {f["id"] for f in expected_findings if f["capability"] in keep}
     assert "AG102" not in {f.get("finding_id") for f in findings}  # silenced everywhere

@@ -408,6 +408,13 @@ class _Reader:
         except InvalidSpecifier:
             raise self.fail(where, f"{text!r} is not a version range like >=2,<3") from None
 
+    def specs(self, value: Any, where: str) -> Tuple[SpecifierSet, ...]:
+        """A non-empty list of version ranges (any of them)."""
+        return tuple(
+            self.spec(v, f"{where}[{j}]")
+            for j, v in enumerate(self.items(value, where, nonempty=True))
+        )
+
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
@@ -500,10 +507,7 @@ def parse_layer(data: Any, origin: str) -> Dict[str, Any]:
         for i, raw in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
             at = f"{where}.rows[{i}]"
             row = r.obj(raw, at)
-            specs = tuple(
-                r.spec(v, f"{at}.ddtrace[{j}]")
-                for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace", nonempty=True))
-            )
+            specs = r.specs(row.get("ddtrace"), f"{at}.ddtrace")
             exclusion = Exclusion(
                 deployment=r.text(row.get("deployment"), f"{at}.deployment"),
                 ddtrace=specs,
@@ -650,10 +654,7 @@ def _integration_limits(r: _Reader, raw: Any) -> Dict[Any, IntegrationLimit]:
     for i, item in enumerate(r.items(section.get("rows", []), f"{where}.rows")):
         at = f"{where}.rows[{i}]"
         row = r.obj(item, at)
-        specs = tuple(
-            r.spec(v, f"{at}.ddtrace[{j}]")
-            for j, v in enumerate(r.items(row.get("ddtrace"), f"{at}.ddtrace", nonempty=True))
-        )
+        specs = r.specs(row.get("ddtrace"), f"{at}.ddtrace")
         caps = row.get("capabilities")
         limit = IntegrationLimit(
             framework=r.text(row.get("framework"), f"{at}.framework"),

@@ -37,6 +37,7 @@ def _check(args: argparse.Namespace) -> int:
     from .redaction import redact, redact_text
     from .render import report_text
     from .session import judge_for_command, refusal
+    from .tags import tagged
 
     # --matrix wins over APPSEC_GUARD_MATRIX; a broken one is bad input here (exit 2), while
     # a broken APPSEC_GUARD_MATRIX is AG701, as the app's boot reports it.
@@ -54,8 +55,6 @@ def _check(args: argparse.Namespace) -> int:
         )
     probe = ProbeOptions(enabled=not args.no_probe, timeout=args.agent_timeout)
     flags = parse_assumptions(args.assume)
-    from .tags import tagged
-
     code = EXIT_OK
     locks = _lock_files(args)
     runs: List[Optional[str]] = [*locks] or [None]

@@ -91,6 +91,26 @@ def test_remediations_name_the_command_only_in_the_command(matrix: Matrix, entry
     assert worded.remediation.startswith("make the Agent reachable at boot")
 
 
+@pytest.mark.parametrize(
+    ("remediation", "worded"),
+    [
+        (
+            "state it: --assume framework=flask==X.Y",
+            "reinstall it so that its metadata has a version",
+        ),
+        ("state it --assume ddtrace=X.Y.Z", "reinstall it so that its metadata has a version"),
+        ("upgrade ddtrace, or state it: --assume ddtrace=X.Y.Z", "upgrade ddtrace"),
+    ],
+)
+def test_a_remediation_that_only_names_the_flag_is_replaced(remediation: str, worded: str) -> None:
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.render import remediation_for
+
+    finding = Finding("AG302", Severity.WARNING, "threat_detection", "no version", remediation)
+    assert remediation_for("command", finding) == remediation
+    assert remediation_for("import", finding) == worded
+
+
 # The session re-judges from the facts that changed: check(refresh=True) detects again the
 # framework and Remote Configuration only, and keeps the rest of the last detection.
 @pytest.fixture

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appsec_guard import policy
 from appsec_guard.judge import judge
@@ -109,6 +111,25 @@ def test_a_remediation_that_only_names_the_flag_is_replaced(remediation: str, wo
     finding = Finding("AG302", Severity.WARNING, "threat_detection", "no version", remediation)
     assert remediation_for("command", finding) == remediation
     assert remediation_for("import", finding) == worded
+
+
+_FRAGMENTS = [", or state it: --assume ", "--assume ", "state it", " with", ":", " ", ",", ";"]
+_FRAGMENTS += ["or ", "x=1", "upgrade ddtrace", "\xa0", "\t", "é"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_clause_is_cut_as_the_expression_cuts_it(text: str) -> None:
+    # remediation_for cuts the usual clause without the expression: it must cut the same
+    import re
+
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.render import remediation_for
+
+    text = f"upgrade ddtrace{text}, or state it: --assume ddtrace=X.Y.Z{text[:3]}"
+    finding = Finding("AG502", Severity.WARNING, "threat_detection", "unknown", text)
+    by_expression = re.sub(r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*", "", text)
+    assert remediation_for("import", finding) == by_expression
 
 
 # The session re-judges from the facts that changed: check(refresh=True) detects again the

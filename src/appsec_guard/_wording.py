@@ -16,6 +16,7 @@ ENTRIES = ("command", "import", "django", "flask", "lambda", "check", "fork")
 # findings name no --assume)
 _ASSUME_CLAUSE = r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*"
 _ONLY_ASSUME = r"^state it:? --assume [^\s,;]*$"
+_OR_STATE_IT = ", or state it: --assume "
 #: AG305 (which framework serves the app) as each entry point can act on it
 _WHICH_FRAMEWORK = {
     "import": "import appsec_guard after the framework that serves the app, or use its "
@@ -41,6 +42,12 @@ def remediation_for(entry: str, finding: Finding) -> str:
         return "report this to appsec-guard's maintainers; the fact it decides is judged unknown"
     if text.startswith("state it") and re.match(_ONLY_ASSUME, text):  # (spares compiling it)
         return "reinstall it so that its metadata has a version"
+    # The judgement's usual form, "<fix>, or state it: --assume <fact>=<value>", is the one
+    # match of _ASSUME_CLAUSE when nothing before it names --assume and nothing after it is a
+    # space, comma or semicolon: cut without compiling the expression (tests compare the two).
+    head, clause, tail = text.partition(_OR_STATE_IT)
+    if clause and "--assume" not in head and not any(c.isspace() or c in ",;" for c in tail):
+        return head
     return re.sub(_ASSUME_CLAUSE, "", text)
 
 

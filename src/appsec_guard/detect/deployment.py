@@ -32,9 +32,8 @@ import re
 from pathlib import Path
 from typing import List, Mapping, Optional, Tuple
 
-from ..model import Evidence
+from ..model import Evidence, Fact
 from ._io import exists, read_text, under
-from .fact import Fact
 
 _FACT = "deployment"
 

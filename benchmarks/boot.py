@@ -544,9 +544,11 @@ def findings_text(
         f"{metadata_ms:.2f} ms (it parses each distribution's METADATA): the scan stays. The "
         "Django app and the Flask extension scanned twice per run (once for the framework's "
         "version); now the run detects with that same scan.",
-        "- No regular expression is compiled at import: secret variable names are matched by "
-        "words; redaction, the Agent host, mount and silence patterns are compiled the first time "
-        "a text may hold a match.",
+        "- No regular expression is compiled at import, nor by a run outside AWS: secret "
+        "variable names are matched by words; redaction looks for 32 hex digits in a row before "
+        "its key pattern; the usual `, or state it: --assume X` clause is cut without one; "
+        "redaction, the Agent host, mount and silence patterns are compiled the first time a "
+        "text may hold a match.",
         "- The Agent probe asks an IP address or a Unix socket in the caller's thread (every step "
         "is bounded by the deadline); only a host name, whose lookup no timeout bounds, starts "
         "the probe thread.",

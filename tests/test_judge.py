@@ -401,7 +401,6 @@ def test_judgement_module_does_no_io() -> None:
         "__future__",
         "dataclasses",
         "._frozen",
-        "._text",
         "._versions",
         ".",
         ".activation",

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appsec_guard import policy
 from appsec_guard.judge import judge
@@ -89,6 +91,45 @@ def test_remediations_name_the_command_only_in_the_command(matrix: Matrix, entry
     (worded,) = [f for f in worded_for(entry, report).findings if f.id == "AG502"]
     assert "--assume" not in worded.remediation
     assert worded.remediation.startswith("make the Agent reachable at boot")
+
+
+@pytest.mark.parametrize(
+    ("remediation", "worded"),
+    [
+        (
+            "state it: --assume framework=flask==X.Y",
+            "reinstall it so that its metadata has a version",
+        ),
+        ("state it --assume ddtrace=X.Y.Z", "reinstall it so that its metadata has a version"),
+        ("upgrade ddtrace, or state it: --assume ddtrace=X.Y.Z", "upgrade ddtrace"),
+    ],
+)
+def test_a_remediation_that_only_names_the_flag_is_replaced(remediation: str, worded: str) -> None:
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.render import remediation_for
+
+    finding = Finding("AG302", Severity.WARNING, "threat_detection", "no version", remediation)
+    assert remediation_for("command", finding) == remediation
+    assert remediation_for("import", finding) == worded
+
+
+_FRAGMENTS = [", or state it: --assume ", "--assume ", "state it", " with", ":", " ", ",", ";"]
+_FRAGMENTS += ["or ", "x=1", "upgrade ddtrace", "\xa0", "\t", "é"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_clause_is_cut_as_the_expression_cuts_it(text: str) -> None:
+    # remediation_for cuts the usual clause without the expression: it must cut the same
+    import re
+
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.render import remediation_for
+
+    text = f"upgrade ddtrace{text}, or state it: --assume ddtrace=X.Y.Z{text[:3]}"
+    finding = Finding("AG502", Severity.WARNING, "threat_detection", "unknown", text)
+    by_expression = re.sub(r",? (?:or )?(?:state it(?: with)?:? )?--assume [^\s,;]*", "", text)
+    assert remediation_for("import", finding) == by_expression
 
 
 # The session re-judges from the facts that changed: check(refresh=True) detects again the

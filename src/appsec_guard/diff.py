@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, Typ
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from ._text import IMPL_NAMES, OS_NAMES, join_words
+from .judge import IMPL_NAMES, OS_NAMES, join_words
 from .matrix import Matrix, RuntimeRule
 
 T = TypeVar("T")

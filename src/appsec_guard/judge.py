@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import activation as _activation
-from ._text import IMPL_NAMES, OS_NAMES, join_words
 from ._versions import contains
 from .activation import Activation, Settings
 from .matrix import AuthFrameworkRule, CapabilityRule, Matrix, RuntimeRule, floor
@@ -32,6 +31,19 @@ if TYPE_CHECKING:
     from packaging.version import Version
 else:  # the same frozen classes, defined without exec (see _frozen.py)
     from ._frozen import dataclass
+
+
+# Words of the judgement's messages, which the plan and the matrix diff share.
+OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
+IMPL_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
+
+
+def join_words(items: Sequence[str], word: str = "and") -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """Facts about a stack, and what the guard concludes about it: frozen values only.
 
-Nothing here does I/O. Detectors build a :class:`Stack`; :func:`appsec_guard.judge.judge`
-turns it into a :class:`Report`.
+Nothing here does I/O. Each detector answers with a :class:`Fact`; together they build a
+:class:`Stack`; :func:`appsec_guard.judge.judge` turns it into a :class:`Report`.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field, replace
@@ -196,6 +196,20 @@ class Finding:
             "remediation": self.remediation,
             "source": self.source,
         }
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One detector's answer: the value of its fact, the evidence that decided it, and the
+    findings about it (an ambiguous framework, an Agent that could not be asked)."""
+
+    value: Any
+    evidence: Tuple[Evidence, ...] = ()
+    findings: Tuple[Finding, ...] = ()
+
+    @classmethod
+    def of(cls, value: Any, evidence: Iterable[Evidence], findings: Iterable[Finding] = ()) -> Fact:
+        return cls(value, tuple(evidence), tuple(findings))
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from packaging.version import Version
 
-from ._text import join_words
 from .judge import (
     describe_runtime,
     first_release_clear,
     is_end_of_life,
+    join_words,
     judge,
     runtime_matches,
     runtime_rows_for,

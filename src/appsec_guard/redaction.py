@@ -38,6 +38,17 @@ _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSW", "CREDENTIAL", "SIGNATURE", "
 _NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
 _URL_VARS = ("DD_TRACE_AGENT_URL", "DD_AGENT_URL", "DD_DOGSTATSD_URL", "DD_PROXY_HTTPS")
 _HARMLESS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
+# A run of 32 hex digits (the shape of a Datadog key) is looked for without a regular
+# expression: every hex digit becomes NUL (a NUL already there only makes the expression run).
+_HEX_TO_NUL = bytes.maketrans(b"0123456789abcdefABCDEF", bytes(22))
+_HEX_RUN = bytes(32)
+
+
+def _hex_run(text: str) -> bool:
+    """True when ``text`` may hold a Datadog key: 32 hex digits in a row."""
+    return len(text) >= 32 and _HEX_RUN in text.encode("ascii", "replace").translate(_HEX_TO_NUL)
+
+
 # Shapes of credentials, wherever they appear: userinfo in a URL, AWS key ids, Datadog keys.
 # (pattern, flags, replacement, a test that the text may hold one): each is compiled the
 # first time a text passes its test, not on the boot path of an app whose findings hold none.
@@ -50,7 +61,7 @@ _PATTERNS: Tuple[Tuple[str, int, str, Callable[[str], bool]], ...] = (
         "***",
         lambda t: "AKIA" in t.upper() or "ASIA" in t.upper(),
     ),
-    (r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b", 0, "***", lambda t: len(t) >= 32),
+    (r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b", 0, "***", _hex_run),
 )
 _COMPILED: Dict[str, Pattern[str]] = {}
 MASK = "***"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence
 
-from ._wording import ENTRIES, remediation_for, worded_for  # noqa: F401 (re-exported)
 from .model import Finding, Report, Severity, Status, Verdict, findings_by_severity
+from .session import ENTRIES, remediation_for, worded_for  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from .diff import Change

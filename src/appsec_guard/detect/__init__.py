@@ -25,11 +25,10 @@ from typing import (
 
 from .._versions import Release
 from ..activation import Settings as ActivationSettings
-from ..model import Evidence, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
+from ..model import Evidence, Fact, Finding, Framework, RemoteConfig, Runtime, Severity, Stack
 from .agent import ProbeOptions, detect_remote_config
 from .deployment import detect_deployment
 from .distributions import Distributions
-from .fact import Fact
 from .framework import detect_framework
 from .runtime import detect_runtime
 from .settings import Settings, read_disk, read_settings

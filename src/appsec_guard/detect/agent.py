@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Mapping, Tuple
 from urllib.parse import urlsplit
 
-from ..model import Evidence, Finding, RemoteConfig, Severity
+from ..model import Evidence, Fact, Finding, RemoteConfig, Severity
 from ._io import exists, under
-from .fact import Fact
 
 if TYPE_CHECKING:
     from dataclasses import dataclass

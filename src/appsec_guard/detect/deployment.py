@@ -32,9 +32,8 @@ import re
 from pathlib import Path
 from typing import List, Mapping, Optional, Tuple
 
-from ..model import Evidence
+from ..model import Evidence, Fact
 from ._io import exists, read_text, under
-from .fact import Fact
 
 _FACT = "deployment"
 
@@ -55,7 +54,8 @@ _MOUNT_ID = (  # compiled when a mount names one of _MOUNT_WORDS
     r"/(?:docker/containers|containers/overlay-containers|containerd/[^/]+/[^/]+|"
     r"kubelet/pods)/([0-9a-f]{64}|[0-9a-f-]{36})/"
 )
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
+# compiled (by re's cache) when there is a value to show: AWS_EXECUTION_ENV is unset off AWS
+_SAFE_VALUE = r"^[A-Za-z0-9_.:-]{0,64}$"
 
 
 def detect_deployment(env: Mapping[str, str], root: Path) -> Fact:
@@ -168,6 +168,6 @@ def container_id_from_cgroup(text: str) -> Optional[str]:
 
 def _show(value: str) -> str:
     """A harmless marker's value, or a description of it when it looks like anything else."""
-    if _SAFE_VALUE.match(value):
+    if not value or re.match(_SAFE_VALUE, value):  # "" matches: the expression is not needed
         return value
     return f"unrecognised value ({len(value)} characters)"

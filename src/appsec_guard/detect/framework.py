@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import List, Mapping, Optional, Tuple
 
-from ..model import Evidence, Finding, Framework, Severity
+from ..model import Evidence, Fact, Finding, Framework, Severity
 from .distributions import Distributions
-from .fact import Fact
 
 #: Web frameworks the guard recognises, by import name -> distribution name. Listed in the
 #: order a tie is broken: a framework built on another (FastAPI on Starlette) comes first.

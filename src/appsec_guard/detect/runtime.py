@@ -7,8 +7,7 @@ import sys
 from typing import TYPE_CHECKING, List, Tuple
 
 from .._versions import parse
-from ..model import Evidence, Runtime
-from .fact import Fact
+from ..model import Evidence, Fact, Runtime
 
 if TYPE_CHECKING:
     from packaging.version import Version

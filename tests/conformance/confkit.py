@@ -36,6 +36,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from appsec_guard.detect.distributions import Distributions  # noqa: E402
 
+#: The suite's pytest modules run only when asked (they build virtualenvs and boot real apps).
+ENABLED = os.environ.get("APPSEC_GUARD_CONFORMANCE") == "1"
+SKIP_REASON = (
+    "conformance suite: run it with `nox -s conformance -- --newest-only` "
+    "(or set APPSEC_GUARD_CONFORMANCE=1)"
+)
+
 # --- what is tested ----------------------------------------------------------------------------
 
 

@@ -32,11 +32,7 @@ from appsec_guard.model import RemoteConfig
 
 pytestmark = [
     pytest.mark.conformance,
-    pytest.mark.skipif(
-        os.environ.get("APPSEC_GUARD_CONFORMANCE") != "1",
-        reason="conformance suite: run it with `nox -s conformance -- --newest-only` "
-        "(or set APPSEC_GUARD_CONFORMANCE=1)",
-    ),
+    pytest.mark.skipif(not confkit.ENABLED, reason=confkit.SKIP_REASON),
 ]
 
 PROBE = Path(__file__).resolve().parent / "activation_probe.py"

@@ -21,11 +21,7 @@ import confkit
 
 pytestmark = [
     pytest.mark.conformance,
-    pytest.mark.skipif(
-        os.environ.get("APPSEC_GUARD_CONFORMANCE") != "1",
-        reason="conformance suite: run it with `nox -s conformance -- --newest-only` "
-        "(or set APPSEC_GUARD_CONFORMANCE=1)",
-    ),
+    pytest.mark.skipif(not confkit.ENABLED, reason=confkit.SKIP_REASON),
 ]
 
 NEWEST = next(r for r in confkit.RELEASES if r.ddtrace == confkit.NEWEST)

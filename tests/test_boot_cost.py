@@ -19,7 +19,12 @@ def test_shipped_layers_are_read_once_even_with_user_layers(
     monkeypatch.setattr(matrix, "_SHIPPED", None)
     monkeypatch.setattr(matrix, "_SHIPPED_LAYERS", None)
     read: List[str] = []
-    real_layer, real_compiled = matrix.read_layer, matrix.read_compiled
+    monkeypatch.setattr(matrix, "_PARSED", {})
+    real_layer, real_compiled, real_parsed = (
+        matrix.read_layer,
+        matrix.read_compiled,
+        matrix.read_parsed,
+    )
 
     def counting(path: Path) -> Any:
         read.append(path.name)
@@ -29,15 +34,20 @@ def test_shipped_layers_are_read_once_even_with_user_layers(
         read.append(path.name)
         return real_compiled(path)
 
+    def counting_parsed(path: Path, **kwargs: Any) -> Any:
+        read.append(path.name)
+        return real_parsed(path, **kwargs)
+
     monkeypatch.setattr(matrix, "read_layer", counting)
     monkeypatch.setattr(matrix, "read_compiled", counting_compiled)
+    monkeypatch.setattr(matrix, "read_parsed", counting_parsed)
     user = tmp_path / "user.json"
     user.write_text('{"schema_version": 1}')
     shipped = matrix.load()
     with_user = matrix.load([user])
     matrix.load([user])
-    # the boot reads the compiled matrix, never the layer files it was compiled from
-    assert read == ["compiled.json", "user.json", "user.json"]
+    # the boot loads the parsed matrix, never the files it was compiled from
+    assert read == ["compiled.pickle", "user.json", "user.json"]
     assert with_user == shipped  # an empty layer changes nothing
 
 

@@ -284,12 +284,16 @@ def test_cli_import_into_a_data_dir_compiles_the_boot_matrix_again(
     compiled = json.loads((data / "compiled.json").read_text(encoding="utf-8"))
     assert "<100,>=99" in {r["source"] for r in compiled["ranges"]}
     assert compiled == json.loads(_compile.render(_compile.compiled_document(data)))
+    parsed = m.read_parsed(data / "compiled.pickle", fresh=True)  # and its parse, for the boot
+    assert parsed is not None
+    assert "<100,>=99" in parsed["ranges"]
     # a layer written anywhere else compiles nothing
     assert (
         main(["matrix", "import", str(FIXTURE), "--output", str(tmp_path / "compatibility.json")])
         == 0
     )
     assert not (tmp_path / "compiled.json").exists()
+    assert not (tmp_path / "compiled.pickle").exists()
 
 
 def test_cli_import_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """The boot path's versions (appsec_guard._versions) and the compiled matrix (appsec_guard._compile):
 precompiled answers that must equal packaging's, which stays the oracle.
 
-- the shipped data/compiled.json is what the compiler writes from the layer files today;
+- the shipped data/compiled.json is what the compiler writes from the layer files today, and
+  data/compiled.pickle its parse (with the activation data's), which the boot loads;
 - the matrix loaded from it equals the matrix packaging builds from the layer files;
 - for generated versions (plain releases and every other PEP 440 form) against every range of
   the shipped matrix, the fast answer is packaging's; a plain release compares, hashes and prints
@@ -48,6 +49,102 @@ def test_shipped_compiled_matrix_is_rebuilt_identically() -> None:
         "data/compiled.json is out of date with the layer files: "
         "run `python -m appsec_guard._compile` and commit the result"
     )
+
+
+def test_shipped_parsed_data_is_the_parse_of_today_s_files() -> None:
+    shipped = matrix_mod.read_parsed(matrix_mod.DATA_DIR / matrix_mod.PARSED, fresh=True)
+    assert shipped is not None, "data/compiled.pickle does not load"
+    assert _compile.canonical(shipped) == _compile.canonical(_compile.parsed_document()), (
+        "data/compiled.pickle is out of date with compiled.json or activation.json: "
+        "run `python -m appsec_guard._compile` and commit the result"
+    )
+
+
+def test_the_boot_loads_the_pickle_and_the_json_gives_the_same_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from appsec_guard import activation
+
+    def fresh_load() -> Tuple[Any, Any]:
+        monkeypatch.setattr(matrix_mod, "_SHIPPED", None)
+        monkeypatch.setattr(matrix_mod, "_SHIPPED_LAYERS", None)
+        monkeypatch.setattr(matrix_mod, "_PARSED", {})
+        monkeypatch.setattr(activation, "_DATA", None)
+        return matrix_mod.load(), activation._data()
+
+    read: List[str] = []
+    real = matrix_mod.read_compiled
+
+    def counting(path: Path) -> Any:
+        read.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(matrix_mod, "read_compiled", counting)
+    from_pickle = fresh_load()
+    assert read == []  # the parsers did not run
+    monkeypatch.setattr(matrix_mod, "PARSED", "no-such-file.pickle")
+    from_json = fresh_load()
+    assert read == ["compiled.json"]
+    assert from_pickle == from_json
+    assert _compile.canonical(from_pickle) == _compile.canonical(from_json)
+
+
+def _with_fields(fields: Any) -> bytes:
+    shipped = matrix_mod.read_parsed(matrix_mod.DATA_DIR / matrix_mod.PARSED, fresh=True)
+    assert shipped is not None
+    return pickle.dumps({**shipped, "fields": fields})
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not a pickle",
+        pickle.dumps({"format": 1})[:-3],  # truncated
+        pickle.dumps({"format": 999, "ranges": {}, "layer": {}, "activation": None}),
+        pickle.dumps(["a list"]),
+        b"\x80\x04cappsec_guard.matrix\nNoSuchClass\n.",  # a class that moved
+        _with_fields({"appsec_guard.matrix:Source": ("id", "title")}),  # a field added since
+        _with_fields({"appsec_guard.matrix:NoSuchClass": ("id",)}),
+        _with_fields(None),
+    ],
+    ids=[
+        "empty",
+        "garbage",
+        "truncated",
+        "other-format",
+        "not-a-dict",
+        "moved-class",
+        "other-fields",
+        "class-gone",
+        "no-fields",
+    ],
+)
+def test_a_parsed_file_that_does_not_load_is_set_aside(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "compiled.pickle"
+    path.write_bytes(content)
+    assert matrix_mod.read_parsed(path, fresh=True) is None
+    assert matrix_mod.read_parsed(tmp_path / "missing.pickle", fresh=True) is None
+
+
+def test_the_compiler_rewrites_the_pickle_only_when_what_it_holds_changes(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(matrix_mod.DATA_DIR, data)
+    _compile.write(data)
+    first = (data / matrix_mod.PARSED).read_bytes()
+    assert first == (matrix_mod.DATA_DIR / matrix_mod.PARSED).read_bytes()  # nothing changed
+    supplement = json.loads((data / "supplement.json").read_text(encoding="utf-8"))
+    supplement["release_branches"].append({"ddtrace": ">=98,<99", "support": "GA", "source": ""})
+    (data / "supplement.json").write_text(json.dumps(supplement), encoding="utf-8")
+    _compile.write(data)
+    written = matrix_mod.read_parsed(data / matrix_mod.PARSED, fresh=True)
+    assert written is not None
+    assert "<99,>=98" in written["ranges"]
+    assert any(str(b.ddtrace) == "<99,>=98" for b in written["layer"]["release_branches"].values())
 
 
 def test_every_range_of_the_layers_is_compiled() -> None:

@@ -1,5 +1,6 @@
 """Compile the shipped matrix for the boot: ``python -m appsec_guard._compile [DATA_DIR]``
-writes ``data/compiled.json`` from ``compatibility.json`` and ``supplement.json``.
+writes ``data/compiled.json`` from ``compatibility.json`` and ``supplement.json``, then
+``data/compiled.pickle``: compiled.json and ``activation.json`` as their readers parse them.
 
 The boot reads the compiled file instead of the layers: one merged layer (validated again
 when read, but with nothing left to merge) and every version range it uses, compiled by
@@ -12,24 +13,31 @@ and about a release between each two, and joins the answers into intervals. It t
 every interval against packaging again. ``===`` (arbitrary equality) is not compiled: such a
 range stays packaging's.
 
+The boot unpickles the parsed objects instead of running the readers (see
+:data:`appsec_guard.matrix.PARSED`); compiled.json stays the form a person reviews, and the one
+read when the pickle cannot be loaded. Pickles of equal objects may differ byte for byte (the
+order of a frozenset's items changes from one process to the next), so the pickle is rewritten
+only when what it holds changes.
+
 ``appsec-guard matrix import --output .../data/compatibility.json`` runs it after writing the
 layer; run it by hand after editing ``supplement.json`` or ``activation.json`` (whose ranges
-are compiled too). tests/test_versions.py rebuilds the file
-and fails when the shipped one differs.
+are compiled too). tests/test_versions.py rebuilds both files and fails when a shipped one
+differs.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from . import matrix as _matrix
-from ._versions import Interval, Key, key
+from ._versions import CompiledRange, Interval, Key, Release, key
 
 COMPILED_PATH = _matrix.DATA_DIR / _matrix.COMPILED
 ACTIVATION = "activation.json"  # the activation data: its ranges are compiled too
@@ -183,10 +191,72 @@ def render(document: Dict[str, Any]) -> str:
     )
 
 
+def parsed_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
+    """What :data:`~appsec_guard.matrix.PARSED` holds: ``data_dir``'s compiled.json and
+    activation.json (when there is one) as the boot's readers parse them."""
+    from . import activation
+
+    compiled = json.loads((data_dir / _matrix.COMPILED).read_text(encoding="utf-8"))
+    ranges = _matrix.parse_ranges(compiled["ranges"])
+    _matrix._register(ranges)  # the readers look each range up by its text: these ones
+    layer = _matrix.parse_layer(compiled["matrix"], "shipped matrix")
+    path = data_dir / ACTIVATION
+    data = activation.parse(json.loads(path.read_text("utf-8"))) if path.is_file() else None
+    document = {"format": _matrix.PARSED_FORMAT, "ranges": ranges, "layer": layer}
+    document["activation"] = data
+    document["fields"] = fields_of_classes(document)
+    return document
+
+
+def fields_of_classes(value: Any, out: Optional[Dict[str, Tuple[str, ...]]] = None) -> Any:
+    """``{"module:qualname": fields}`` of every frozen value class in ``value``: a pickle keeps
+    an object's fields by name, so the boot sets aside one written for other fields."""
+    out = {} if out is None else out
+    if isinstance(value, Mapping):
+        for v in value.values():
+            fields_of_classes(v, out)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            fields_of_classes(v, out)
+    else:
+        names = getattr(type(value), "__match_args__", None)
+        if names is not None:
+            out[f"{type(value).__module__}:{type(value).__qualname__}"] = tuple(names)
+            for name in names:
+                fields_of_classes(getattr(value, name), out)
+    return out
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as plain tuples, for comparing two parses field by field (a compiled range's
+    intervals included, which its own ``==`` leaves out)."""
+    if isinstance(value, CompiledRange):
+        return ("range", value.source, value.text, value.intervals)
+    if isinstance(value, Release):
+        return ("release", value.release)
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((k, canonical(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return tuple(canonical(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted((canonical(v) for v in value), key=repr)))
+    names = getattr(type(value), "__match_args__", None)  # a frozen value class
+    if names is not None:
+        fields = tuple(canonical(getattr(value, n)) for n in names)
+        return (type(value).__module__, type(value).__qualname__, fields)
+    return value
+
+
 def write(data_dir: Path = _matrix.DATA_DIR) -> Path:
-    """Compile the layer files of ``data_dir`` into its :data:`~appsec_guard.matrix.COMPILED`."""
+    """Compile the layer files of ``data_dir`` into its :data:`~appsec_guard.matrix.COMPILED`,
+    then its parse into :data:`~appsec_guard.matrix.PARSED`."""
     out = data_dir / _matrix.COMPILED
     out.write_text(render(compiled_document(data_dir)), encoding="utf-8")
+    parsed = parsed_document(data_dir)
+    target = data_dir / _matrix.PARSED
+    shipped = _matrix.read_parsed(target, fresh=True)
+    if shipped is None or canonical(shipped) != canonical(parsed):
+        target.write_bytes(pickle.dumps(parsed, protocol=4))  # protocol 4: Python 3.4 and later
     return out
 
 

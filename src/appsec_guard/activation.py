@@ -33,6 +33,7 @@ from typing import (
     Sequence,
     Tuple,
     Union,
+    cast,
 )
 
 from ._versions import base_version, contains
@@ -154,7 +155,13 @@ _DATA: Optional[_Data] = None
 def _data() -> _Data:
     global _DATA
     if _DATA is None:
-        _DATA = parse(json.loads(DATA_FILE.read_text(encoding="utf-8")))
+        from .matrix import DATA_DIR, PARSED, read_parsed
+
+        parsed = read_parsed(DATA_DIR / PARSED)  # the shipped data, parsed ahead of time
+        if parsed is not None and parsed["activation"] is not None:
+            _DATA = cast("_Data", parsed["activation"])
+        else:
+            _DATA = parse(json.loads(DATA_FILE.read_text(encoding="utf-8")))
     return _DATA
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from pathlib import Path
 from types import MappingProxyType
 from typing import (
@@ -49,6 +50,12 @@ SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
 #: The shipped layers merged, with every version range compiled by packaging (see
 #: appsec_guard._compile): what the boot reads instead of the layers.
 COMPILED = "compiled.json"
+#: compiled.json and activation.json parsed: the objects their readers build, pickled by
+#: appsec_guard._compile, so that the boot loads them instead of running the readers (a
+#: quarter of the guard's first run). Only this file of the package itself is unpickled, never
+#: a path from a setting; when it cannot be loaded, the JSON files are read as before.
+PARSED = "compiled.pickle"
+PARSED_FORMAT = 1
 SUPPORTED_SCHEMA = 1
 
 #: The sections of a layer document; data/schema/matrix-layer.schema.json states the same
@@ -295,18 +302,34 @@ def _auth_specifier(text: str) -> SpecifierSet:
 
 #: Ranges compiled ahead of time (compiled.json), by the text they were compiled from.
 _RANGES: Dict[str, CompiledRange] = {}
-_RANGES_READ = False  # compiled.json's ranges registered (by read_compiled or version_range)
+_RANGES_READ = False  # the shipped ranges registered (by load, read_compiled or version_range)
 
 
-def _register(rows: Iterable[Dict[str, Any]]) -> None:
-    global _RANGES_READ
-    _RANGES_READ = True
+def parse_ranges(rows: Iterable[Dict[str, Any]]) -> Dict[str, CompiledRange]:
+    """The compiled ranges of compiled.json, by the text they were compiled from."""
+    out: Dict[str, CompiledRange] = {}
     for row in rows:
         intervals = tuple(
             (None if lo is None else tuple(lo), lo_in, None if hi is None else tuple(hi), hi_in)
             for lo, lo_in, hi, hi_in in row["intervals"]
         )
-        _RANGES[row["source"]] = CompiledRange(row["source"], row["text"], intervals)
+        out[row["source"]] = CompiledRange(row["source"], row["text"], intervals)
+    return out
+
+
+def _register(ranges: Mapping[str, CompiledRange]) -> None:
+    global _RANGES_READ
+    _RANGES_READ = True
+    _RANGES.update(ranges)
+
+
+def _register_shipped() -> None:
+    parsed = read_parsed(DATA_DIR / PARSED)
+    if parsed is not None:
+        _register(parsed["ranges"])
+        return
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none: packaging
+        _register(parse_ranges(json.loads((DATA_DIR / COMPILED).read_text("utf-8"))["ranges"]))
 
 
 def version_range(text: str) -> SpecifierSet:
@@ -315,8 +338,7 @@ def version_range(text: str) -> SpecifierSet:
     InvalidSpecifier). Each compiled range is a function of its text alone, so it serves any
     layer that writes the same text."""
     if not _RANGES_READ:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none: packaging
-            _register(json.loads((DATA_DIR / COMPILED).read_text(encoding="utf-8"))["ranges"])
+        _register_shipped()
     compiled = _RANGES.get(text)
     if compiled is not None:
         return cast("SpecifierSet", compiled)
@@ -789,8 +811,49 @@ def read_compiled(path: Path) -> Dict[str, Any]:
     """Read the compiled shipped matrix (:data:`COMPILED`): its ranges are registered, so that
     every range it lists is answered without packaging, and its merged layer is returned."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    _register(data["ranges"])
+    _register(parse_ranges(data["ranges"]))
     return parse_layer(data["matrix"], "shipped matrix")
+
+
+_PARSED: Dict[Path, Optional[Dict[str, Any]]] = {}
+
+
+def read_parsed(path: Path, *, fresh: bool = False) -> Optional[Dict[str, Any]]:
+    """The shipped data as :data:`PARSED` holds it (``ranges``: the compiled ranges by text,
+    ``layer``: what :func:`read_compiled` returns, ``activation``: the activation data), read
+    once (``fresh``: again); None when the file is missing or does not load into today's
+    classes."""
+    if fresh or path not in _PARSED:
+        import pickle
+
+        try:
+            data = pickle.loads(path.read_bytes())  # nosec B301: the package's own file
+        except Exception:  # missing, truncated, or naming a class that moved: read the JSON
+            data = None
+        usable = isinstance(data, dict) and data.get("format") == PARSED_FORMAT
+        _PARSED[path] = data if usable and _same_fields(data.get("fields")) else None
+    return _PARSED[path]
+
+
+def _same_fields(fields: Any) -> bool:
+    """Whether the value classes a pickle was written for have the same fields today (its
+    objects' fields are set by name, so a class that gained one would load without it)."""
+    if not isinstance(fields, dict):
+        return False
+    for name, names in fields.items():
+        module, _, qualname = name.partition(":")
+        cls = getattr(sys.modules.get(module), qualname, None)
+        if getattr(cls, "__match_args__", None) != names:
+            return False
+    return True
+
+
+def _shipped_layer() -> Dict[str, Any]:
+    parsed = read_parsed(DATA_DIR / PARSED)
+    if parsed is None:
+        return read_compiled(DATA_DIR / COMPILED)
+    _register(parsed["ranges"])
+    return cast("Dict[str, Any]", parsed["layer"])
 
 
 def load(extra: Sequence[Path] = ()) -> Matrix:
@@ -803,7 +866,7 @@ def load(extra: Sequence[Path] = ()) -> Matrix:
     if not extra and _SHIPPED is not None:
         return _SHIPPED
     if _SHIPPED_LAYERS is None:
-        _SHIPPED_LAYERS = [read_compiled(DATA_DIR / COMPILED)]
+        _SHIPPED_LAYERS = [_shipped_layer()]
     layers = list(_SHIPPED_LAYERS)
     layers.extend(read_layer(Path(p)) for p in extra)
     origin = "shipped matrix" + "".join(f" + {p}" for p in extra)

@@ -35,6 +35,7 @@ def test_construction_equality_hash_and_repr_match_dataclasses() -> None:
         (("a", 1), {}),
         (("a",), {"size": None, "tags": ("x",)}),
         ((), {"name": "b", "size": 2, "extra": {"k": "v"}}),
+        ((), {"extra": {}, "tags": ("y",), "size": 3, "name": "c"}),  # every field, any order
     ]:
         r, f = real(*args, **kwargs), fast(*args, **kwargs)
         assert repr(r) == repr(f)

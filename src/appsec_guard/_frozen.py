@@ -107,11 +107,15 @@ def _build(cls: Any) -> Any:
     index = {n: i for i, n in enumerate(names)}
     post_init = getattr(cls, "__post_init__", None)
 
+    fields = index.keys()
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         given = len(args)
         d = self.__dict__
         if given == count and not kwargs:
             d.update(zip(names, args))
+        elif not given and kwargs.keys() == fields:  # every field by name (as replace does)
+            d.update(kwargs)
         else:
             if given > count:
                 raise TypeError(

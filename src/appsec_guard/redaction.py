@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Dict, Mapping, Optional, Pattern, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Pattern, Sequence, Tuple, cast
 from urllib.parse import unquote
 
 from .model import Report
@@ -132,13 +132,18 @@ def redact_report(report: Report, secrets: Optional[Sequence[str]] = None) -> Re
     def text(value: str) -> str:
         return redact_text(value, secrets) if value else value
 
+    def redacted(obj: Any, **texts: Any) -> Any:  # a copy only when a text changed
+        return replace(obj, **texts) if any(getattr(obj, k) != v for k, v in texts.items()) else obj
+
     findings = tuple(
-        replace(f, message=text(f.message), remediation=text(f.remediation))
+        redacted(f, message=text(f.message), remediation=text(f.remediation))
         for f in report.findings
     )
-    verdicts = tuple(replace(v, reasons=tuple(text(r) for r in v.reasons)) for v in report.verdicts)
-    evidence = tuple(
-        replace(e, source=text(e.source), detail=text(e.detail)) for e in report.stack.evidence
+    verdicts = tuple(
+        redacted(v, reasons=tuple(text(r) for r in v.reasons)) for v in report.verdicts
     )
-    stack = replace(report.stack, evidence=evidence)
-    return replace(report, stack=stack, verdicts=verdicts, findings=findings)
+    evidence = tuple(
+        redacted(e, source=text(e.source), detail=text(e.detail)) for e in report.stack.evidence
+    )
+    stack = redacted(report.stack, evidence=evidence)
+    return cast(Report, redacted(report, stack=stack, verdicts=verdicts, findings=findings))

@@ -4,13 +4,15 @@
 - within one ddtrace release branch, a newer ddtrace never turns a supported capability
   unsupported, except where the matrix records a deployment exclusion;
 - ``--assume`` accepts exactly its documented forms, and junk only ever gives AssumptionError;
-- the command, given junk arguments, answers with one line and exit 2, never a traceback.
+- the command, given junk arguments, answers with one line and exit 2, never a traceback;
+- a log line quotes exactly the values that are empty or hold whitespace, a quote or ``=``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import string
 import tempfile
@@ -23,6 +25,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from appsec_guard import _emit
 from appsec_guard import matrix as matrix_mod
 from appsec_guard.assume import _DEPLOYMENT_ALIASES, _OS_ALIASES, AssumptionError, parse_assumption
 from appsec_guard.detect import ProbeOptions
@@ -446,3 +449,13 @@ def test_junk_command_lines_never_give_a_traceback(cli_sandbox: Any, argv: List[
         lines = err.getvalue().splitlines()
         assert len(lines) == 1, err.getvalue()
         assert lines[0].startswith("appsec-guard: error: ")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+@settings(max_examples=500, deadline=None)
+def test_a_value_is_quoted_when_it_is_empty_or_holds_whitespace_a_quote_or_equals(
+    text: str,
+) -> None:
+    quoted = not text or any(c.isspace() or c in "\"'=" for c in text)
+    line = _emit._render({"event": "e", "k": text})
+    assert line == f"e k={json.dumps(text) if quoted else text}"

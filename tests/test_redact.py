@@ -53,3 +53,24 @@ def test_the_shortcut_test_for_a_key_never_skips_the_expression(text: str) -> No
 def test_hex_runs_are_redacted_as_the_expression_redacts_them(text: str) -> None:
     by_expression = re.sub(r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b", "***", text)
     assert redact_text(text, ()) == by_expression
+
+
+def _by_every_expression(text: str) -> str:
+    text = re.sub(r"(?<=://)[^/@\s]+@", "***@", text)
+    text = re.sub(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "***", text, flags=re.IGNORECASE)
+    return re.sub(r"\b[0-9a-fA-F]{32}\b|\b[0-9a-fA-F]{40}\b", "***", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["AKIAABCDEFGHIJKLMNOP", "asiaabcdefghijklmnop", "AKIAABCDEFGHIJKLMNO", "a://u@h", "x@y"],
+)
+def test_short_texts_are_redacted_as_the_expressions_redact_them(text: str) -> None:
+    # a text shorter than 20 characters without "@" skips the expressions: none can match it
+    assert redact_text(text, ()) == _by_every_expression(text)
+
+
+@given(st.text(alphabet="AKISakis0123456789ABCDEFPQRZ@:/ .", max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_no_shortcut_skips_a_credential_shape(text: str) -> None:
+    assert redact_text(text, ()) == _by_every_expression(text)

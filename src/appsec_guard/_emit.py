@@ -121,13 +121,19 @@ _LEVELS = {
 }
 
 
+def _needs_quotes(text: str) -> bool:
+    """Whether a value is empty or holds whitespace, a quote or ``=`` (then it is quoted).
+    (``split()`` splits at exactly what ``isspace()`` calls whitespace.)"""
+    return not text or text.split() != [text] or '"' in text or "'" in text or "=" in text
+
+
 def _render(event: Dict[str, Any]) -> str:
     parts = [str(event["event"])]
     for key, value in event.items():
         if key == "event" or value is None:
             continue
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        if not text or any(c.isspace() or c in "\"'=" for c in text):
+        if _needs_quotes(text):
             text = json.dumps(text)
         parts.append(f"{key}={text}")
     return " ".join(parts)

@@ -74,7 +74,9 @@ def judge(
     """
     requested_set = _known(requested, matrix, "requested")
     required_set = _known(required, matrix, "required")
-    problems = {cap.id: _problems(cap, stack, matrix) for cap in matrix.capabilities}
+    # the runtime rows say the same of every capability: asked once
+    runtime = _runtime_problem(stack, matrix) if stack.ddtrace is not None else None
+    problems = {cap.id: _problems(cap, stack, matrix, runtime) for cap in matrix.capabilities}
     statuses: Dict[str, Status] = {}
     for cap in matrix.capabilities:
         _resolve(cap.id, matrix, problems, statuses, ())
@@ -214,9 +216,11 @@ def _resolve(
     return status
 
 
-def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+def _problems(
+    cap: CapabilityRule, stack: Stack, matrix: Matrix, runtime: Optional[_Problem]
+) -> List[_Problem]:
     out: List[_Problem] = []
-    out.extend(_ddtrace_rules(cap, stack, matrix))
+    out.extend(_ddtrace_rules(cap, stack, matrix, runtime))
     out.extend(_remote_config_rules(cap, stack, matrix))
     out.extend(_deployment_rules(cap, stack, matrix))
     out.extend(_framework_rules(cap, stack, matrix))
@@ -237,7 +241,10 @@ def _problems(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Proble
 # --- ddtrace and runtime ---------------------------------------------------------------------
 
 
-def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_Problem]:
+def _ddtrace_rules(
+    cap: CapabilityRule, stack: Stack, matrix: Matrix, runtime: Optional[_Problem]
+) -> List[_Problem]:
+    """``runtime``: what :func:`_runtime_problem` says of this stack."""
     if stack.ddtrace is None and stack.ddtrace_version_unknown:
         return [
             _Problem(
@@ -272,9 +279,8 @@ def _ddtrace_rules(cap: CapabilityRule, stack: Stack, matrix: Matrix) -> List[_P
                 cap.source,
             )
         )
-    problem = _runtime_problem(stack, matrix, cap)
-    if problem is not None:
-        out.append(problem)
+    if runtime is not None:
+        out.append(runtime)
     rt = stack.runtime
     limit = _activation.platform_problem(
         cap.id,
@@ -318,7 +324,7 @@ def runtime_matches(rule: RuntimeRule, stack: Stack) -> bool:
     )
 
 
-def _runtime_problem(stack: Stack, matrix: Matrix, cap: CapabilityRule) -> Optional[_Problem]:
+def _runtime_problem(stack: Stack, matrix: Matrix) -> Optional[_Problem]:
     assert stack.ddtrace is not None
     rows = runtime_rows_for(stack.ddtrace, matrix)
     if not rows:

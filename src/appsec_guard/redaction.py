@@ -68,17 +68,27 @@ MASK = "***"
 
 
 def _secret_name(upper: str) -> bool:
-    return any(w in upper for w in _SECRET_WORDS) or "PWD" in upper.split("_")
+    for word in _SECRET_WORDS:
+        if word in upper:
+            return True
+    return "PWD" in upper.split("_")
 
 
 def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...]:
     """The values in ``environ`` that must never be shown, longest first."""
     env = os.environ if environ is None else environ
     found = set()
-    for name, value in env.items():
+    for name in env:  # the names first: only a few values are read (os.environ decodes each)
+        upper = name.upper()
+        if not (
+            upper in SECRET_NAMES
+            or upper in _URL_VARS
+            or (upper not in _NOT_SECRETS and _secret_name(upper))
+        ):
+            continue
+        value = env.get(name)
         if not isinstance(value, str) or not value:
             continue
-        upper = name.upper()
         if upper in SECRET_NAMES:
             if len(value) >= 3:
                 found.add(value)
@@ -102,6 +112,8 @@ def redact_text(text: str, secrets: Optional[Sequence[str]] = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
+    if len(text) < 20 and "@" not in text:  # shorter than a key, and no userinfo
+        return text
     for pattern, flags, mask, may_hold in _PATTERNS:
         if may_hold(text):
             compiled = _COMPILED.get(pattern)

@@ -51,9 +51,9 @@ SHIPPED_LAYERS = ("compatibility.json", "supplement.json")
 #: appsec_guard._compile): what the boot reads instead of the layers.
 COMPILED = "compiled.json"
 #: compiled.json and activation.json parsed: the objects their readers build, pickled by
-#: appsec_guard._compile, so that the boot loads them instead of running the readers (a
-#: quarter of the guard's first run). Only this file of the package itself is unpickled, never
-#: a path from a setting; when it cannot be loaded, the JSON files are read as before.
+#: appsec_guard._compile, so that the boot loads them instead of running the readers. Only
+#: this file of the package itself is unpickled, never a path from a setting; when it cannot
+#: be loaded into today's classes, the JSON files are read as before.
 PARSED = "compiled.pickle"
 PARSED_FORMAT = 1
 SUPPORTED_SCHEMA = 1

@@ -20,7 +20,7 @@ with ``dataclasses`` imported, the first time something asks for them).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+from typing import Any, Dict, Optional, Tuple, TypeVar
 
 __all__ = ["dataclass", "field", "replace"]
 
@@ -80,6 +80,102 @@ def _frozen_error(name: str) -> AttributeError:
     return FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
+class _Spec:
+    """What the shared methods need to know of one frozen class."""
+
+    __slots__ = ("cls", "count", "defaults", "fields", "index", "names", "post_init", "qualname")
+
+    def __init__(self, cls: Any, names: Tuple[str, ...], defaults: Dict[str, Any]) -> None:
+        self.cls, self.names, self.defaults = cls, names, defaults
+        self.qualname: str = cls.__qualname__
+        self.count = len(names)
+        self.index = {n: i for i, n in enumerate(names)}
+        self.fields = self.index.keys()
+        self.post_init = getattr(cls, "__post_init__", None)
+
+
+_SPEC = "__frozen_spec__"
+
+
+class _Methods:
+    """The methods of every frozen class, shared: each reads its class's :class:`_Spec` (a
+    class of its own would need its own closures, which cost more to make than the class)."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        spec: _Spec = getattr(type(self), _SPEC)
+        given = len(args)
+        d = self.__dict__
+        if given == spec.count and not kwargs:
+            d.update(zip(spec.names, args))
+        elif not given and kwargs.keys() == spec.fields:  # every field by name (as replace does)
+            d.update(kwargs)
+        else:
+            _slow_init(spec, d, args, kwargs)
+        if spec.post_init is not None:
+            spec.post_init(self)
+
+    def __repr__(self: Any) -> str:
+        names = getattr(type(self), _SPEC).names
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        return f"{self.__class__.__qualname__}({inner})"
+
+    def __eq__(self: Any, other: Any) -> Any:
+        if other.__class__ is self.__class__:
+            names = getattr(type(self), _SPEC).names
+            return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:
+        return hash(tuple(getattr(self, n) for n in getattr(type(self), _SPEC).names))
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        spec: _Spec = getattr(type(self), _SPEC)
+        if type(self) is spec.cls or name in spec.index:
+            raise _frozen_error(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        spec: _Spec = getattr(type(self), _SPEC)
+        if type(self) is spec.cls or name in spec.index:
+            raise _frozen_error(name)
+        object.__delattr__(self, name)
+
+
+def _slow_init(spec: _Spec, d: Dict[str, Any], args: Tuple[Any, ...], kwargs: Any) -> None:
+    """``__init__`` with positional and keyword arguments mixed, or defaults to fill in."""
+    given, count, qualname = len(args), spec.count, spec.qualname
+    if given > count:
+        raise TypeError(
+            f"{qualname}.__init__() takes {count + 1} positional arguments but {given + 1} were given"
+        )
+    for key in kwargs:
+        at = spec.index.get(key)
+        if at is None:
+            raise TypeError(f"{qualname}.__init__() got an unexpected keyword argument {key!r}")
+        if at < given:
+            raise TypeError(f"{qualname}.__init__() got multiple values for argument {key!r}")
+    missing = [n for n in spec.names[given:] if n not in kwargs and n not in spec.defaults]
+    if missing:
+        listed = ", ".join(repr(n) for n in missing)
+        raise TypeError(
+            f"{qualname}.__init__() missing {len(missing)} required "
+            f"argument{'s' if len(missing) > 1 else ''}: {listed}"
+        )
+    d.update(zip(spec.names, args))
+    for name in spec.names[given:]:
+        if name in kwargs:
+            d[name] = kwargs[name]
+        else:
+            value, is_factory = spec.defaults[name]
+            d[name] = value() if is_factory else value
+
+
+_METHODS = {
+    name: _Methods.__dict__[name]
+    for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+}
+
+
 def _build(cls: Any) -> Any:
     annotations: Dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 (own only)
     names = tuple(
@@ -102,87 +198,10 @@ def _build(cls: Any) -> Any:
             defaults[name] = (value, False)
         elif defaults:
             raise TypeError(f"non-default argument {name!r} follows default argument")
-    qualname = cls.__qualname__
-    count = len(names)
-    index = {n: i for i, n in enumerate(names)}
-    post_init = getattr(cls, "__post_init__", None)
-
-    fields = index.keys()
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        given = len(args)
-        d = self.__dict__
-        if given == count and not kwargs:
-            d.update(zip(names, args))
-        elif not given and kwargs.keys() == fields:  # every field by name (as replace does)
-            d.update(kwargs)
-        else:
-            if given > count:
-                raise TypeError(
-                    f"{qualname}.__init__() takes {count + 1} positional arguments "
-                    f"but {given + 1} were given"
-                )
-            for key in kwargs:
-                at = index.get(key)
-                if at is None:
-                    raise TypeError(
-                        f"{qualname}.__init__() got an unexpected keyword argument {key!r}"
-                    )
-                if at < given:
-                    raise TypeError(
-                        f"{qualname}.__init__() got multiple values for argument {key!r}"
-                    )
-            missing = [n for n in names[given:] if n not in kwargs and n not in defaults]
-            if missing:
-                listed = ", ".join(repr(n) for n in missing)
-                raise TypeError(
-                    f"{qualname}.__init__() missing {len(missing)} required "
-                    f"argument{'s' if len(missing) > 1 else ''}: {listed}"
-                )
-            d.update(zip(names, args))
-            for name in names[given:]:
-                if name in kwargs:
-                    d[name] = kwargs[name]
-                else:
-                    value, is_factory = defaults[name]
-                    d[name] = value() if is_factory else value
-        if post_init is not None:
-            post_init(self)
-
-    def __repr__(self: Any) -> str:
-        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
-        return f"{self.__class__.__qualname__}({inner})"
-
-    def __eq__(self: Any, other: Any) -> Any:
-        if other.__class__ is self.__class__:
-            return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
-        return NotImplemented
-
-    def __hash__(self: Any) -> int:
-        return hash(tuple(getattr(self, n) for n in names))
-
-    def __setattr__(self: Any, name: str, value: Any) -> None:
-        if type(self) is cls or name in index:
-            raise _frozen_error(name)
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self: Any, name: str) -> None:
-        if type(self) is cls or name in index:
-            raise _frozen_error(name)
-        object.__delattr__(self, name)
-
-    methods: Dict[str, Callable[..., Any]] = {
-        "__init__": __init__,
-        "__repr__": __repr__,
-        "__eq__": __eq__,
-        "__hash__": __hash__,
-        "__setattr__": __setattr__,
-        "__delattr__": __delattr__,
-    }
-    for name, fn in methods.items():
+    setattr(cls, _SPEC, _Spec(cls, names, defaults))
+    for name, fn in _METHODS.items():
         if name in ("__init__", "__repr__", "__eq__") and name in cls.__dict__:
             continue  # a class's own method wins, as with dataclasses
-        fn.__qualname__ = f"{qualname}.{name}"
         setattr(cls, name, fn)
     setattr(cls, "__match_args__", names)  # noqa: B010
     setattr(cls, _FIELDS, _LazyFields(names, dict(annotations), defaults))

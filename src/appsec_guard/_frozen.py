@@ -4,7 +4,8 @@
 ``__hash__``, ``__setattr__``, ``__delattr__``) as source text and compiles it with ``exec``,
 and imports ``inspect`` to write a docstring: about 0.7 ms per class on a small cloud machine,
 and the guard's boot path defines two dozen of them (~17 ms of every process start, more than
-the whole check). This module builds the same methods from closures instead (~10 us per class).
+the whole check). Here every class gets the same six methods, written once, each reading the
+fields of its class from a small spec set on the class (~6 us per class).
 
 The modules on the boot path import ``dataclass``, ``field`` and ``replace`` from here at run
 time and from :mod:`dataclasses` when type-checking (``if TYPE_CHECKING``), so mypy checks them

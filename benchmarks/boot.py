@@ -279,14 +279,40 @@ def inner_flask_extension() -> Dict[str, Any]:
     from appsec_guard.contrib.flask import AppSecGuard
 
     imported = time.perf_counter()
-    guard = AppSecGuard(app)
+    with collections_timed() as collected:
+        guard = AppSecGuard(app)
     done = time.perf_counter()
     assert guard.report is not None and guard.report.findings
     return {
         "import_ms": (imported - start) * 1000,
         "init_ms": (done - imported) * 1000,
+        "gc_ms": sum(ms for _, ms in collected),
+        "gc_generations": sorted({gen for gen, _ in collected}),
         "packaging": sorted(m for m in sys.modules if m.split(".")[0] == "packaging"),
     }
+
+
+@contextlib.contextmanager
+def collections_timed() -> Iterator[List[Tuple[int, float]]]:
+    """The garbage collections inside the block: (generation, ms) each. Python collects when
+    allocations pass a threshold, so a collection of objects the app made before lands in
+    whichever code allocates next."""
+    import gc
+
+    found: List[Tuple[int, float]] = []
+    started: List[float] = []
+
+    def callback(phase: str, info: Dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            found.append((int(info["generation"]), (time.perf_counter() - started.pop()) * 1000))
+
+    gc.callbacks.append(callback)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(callback)
 
 
 def inner_django_ready() -> Dict[str, Any]:
@@ -630,6 +656,15 @@ def findings_text(
     ]
 
 
+def gc_generations(rows: Sequence[Dict[str, Any]]) -> str:
+    found = sorted({g for r in rows for g in r["gc_generations"]})
+    return ", ".join(map(str, found)) or "none"
+
+
+def gc_runs(rows: Sequence[Dict[str, Any]]) -> int:
+    return sum(1 for r in rows if r["gc_generations"])
+
+
 def instructions_section(
     counts: Dict[str, List[Tuple[int, int]]], base: Cmd, guard: Cmd
 ) -> List[str]:
@@ -940,6 +975,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "|---|---|---|",
         f"| `from appsec_guard.contrib.flask import AppSecGuard` (the guard's boot modules) | {med(ext, 'import_ms'):.2f} | {p90(ext, 'import_ms'):.2f} |",
         f"| `AppSecGuard(app)`: the run, findings logged | {med(ext, 'init_ms'):.2f} | {p90(ext, 'init_ms'):.2f} |",
+        f"| of which garbage collection (generations {gc_generations(ext)}, in {gc_runs(ext)} of {len(ext)} processes) | {med(ext, 'gc_ms'):.2f} | {p90(ext, 'gc_ms'):.2f} |",
         f"| `appsec_guard.contrib.django.apps` imported by `django.setup()` | {med(ready, 'import_ms'):.2f} | {p90(ready, 'import_ms'):.2f} |",
         f"| the guard's `AppConfig.ready()`: the run (its modules imported), the check registration | {med(ready, 'ready_ms'):.2f} | {p90(ready, 'ready_ms'):.2f} |",
         "",

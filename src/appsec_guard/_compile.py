@@ -208,7 +208,9 @@ def parsed_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
     return document
 
 
-def fields_of_classes(value: Any, out: Optional[Dict[str, Tuple[str, ...]]] = None) -> Any:
+def fields_of_classes(
+    value: Any, out: Optional[Dict[str, Tuple[str, ...]]] = None
+) -> Dict[str, Tuple[str, ...]]:
     """``{"module:qualname": fields}`` of every frozen value class in ``value``: a pickle keeps
     an object's fields by name, so the boot sets aside one written for other fields."""
     out = {} if out is None else out

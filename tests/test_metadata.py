@@ -65,3 +65,25 @@ def test_the_pytest_plugin_is_registered() -> None:
     assert [(e.name, e.value) for e in eps if e.group == "pytest11"] == [
         ("appsec_guard", "appsec_guard_pytest")
     ]
+
+
+def test_every_shipped_data_file_is_in_the_package_data() -> None:
+    # a data file no package-data pattern names is missing from the wheel: the boot would fall
+    # back to the JSON (compiled.pickle), or fail to find its matrix
+    import fnmatch
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    pyproject = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["appsec_guard"]
+    package = SRC / "appsec_guard"
+    shipped = [
+        p.relative_to(package).as_posix()
+        for p in (package / "data").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert "data/compiled.pickle" in shipped
+    missing = [f for f in shipped if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
+    assert missing == []

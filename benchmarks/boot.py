@@ -183,6 +183,9 @@ def inner(name: str, env: Optional[Dict[str, str]] = None) -> Any:
 
 
 def _quiet_logging() -> None:
+    """For the measurements that run the guard many times. The single runs (the Flask
+    extension, the Django app, the phases) keep Python's default logging, as an app that
+    configures none: warnings and errors reach stderr (captured here), info is not logged."""
     import logging
 
     logging.disable(logging.CRITICAL)
@@ -270,7 +273,6 @@ def inner_probe() -> Dict[str, Any]:
 def inner_flask_extension() -> Dict[str, Any]:
     """The Flask extension in a process that imported ddtrace and Flask and created its app:
     the import of the extension, then ``AppSecGuard(app)`` (the run, findings logged)."""
-    _quiet_logging()
     import ddtrace  # noqa: F401
     import flask
 
@@ -318,7 +320,6 @@ def collections_timed() -> Iterator[List[Tuple[int, float]]]:
 def inner_django_ready() -> Dict[str, Any]:
     """``django.setup()`` with the guard's app (ddtrace imported first): the time of its
     AppConfig.ready() (the run, the check registration), the rest of the setup around it."""
-    _quiet_logging()
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench_django_settings"
     os.environ["BENCH_GUARD"] = "1"
     import ddtrace  # noqa: F401
@@ -345,7 +346,6 @@ def inner_django_ready() -> Dict[str, Any]:
 def inner_phases() -> Dict[str, Any]:
     """Where the first run of ``import appsec_guard`` spends its time, with ddtrace and Flask
     loaded: the guard's modules, the compiled matrix, detection, judgement, logging."""
-    _quiet_logging()
     import ddtrace  # noqa: F401
     import flask  # noqa: F401
 

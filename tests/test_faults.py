@@ -199,6 +199,31 @@ def test_a_raising_logging_handler_fails_closed_only_when_asked(
         session.run("import")
 
 
+@pytest.mark.parametrize(("level", "logged"), [(logging.WARNING, 1), (logging.INFO, 3)])
+def test_an_event_nobody_logs_is_neither_redacted_nor_rendered(
+    level: int, logged: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from appsec_guard import _emit
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.testing import make_stack
+
+    built: List[str] = []
+    real = _emit.redact
+    monkeypatch.setattr(
+        _emit, "redact", lambda event, secrets: built.append(event) or real(event, secrets)
+    )
+    caplog.set_level(level, logger="appsec_guard")
+    findings = (
+        Finding("AG303", Severity.WARNING, None, "a caveat"),
+        Finding("AG110", Severity.INFO, None, "a beta"),
+    )
+    report = Report(stack=make_stack(), verdicts=(), findings=findings)
+    assert _emit.emit(report, findings, mode="warn", entry="import") is None
+    records = [r for r in caplog.records if r.name == "appsec_guard"]
+    assert len(records) == len(built) == logged  # the summary is info: logged only at INFO
+    assert records[0].appsec_guard["finding_id"] == "AG303"
+
+
 @pytest.mark.slow
 def test_a_raising_structlog_chain_in_a_framework_app() -> None:
     """The app configured structlog and a processor raises: the Flask app is still created."""

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .model import Finding, Report, Severity
 from .redaction import redact, redact_text, secret_values
@@ -139,7 +139,8 @@ def _render(event: Dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _sink() -> Any:
+def _sink() -> Tuple[Callable[[Severity, Dict[str, Any]], None], Callable[[Severity], bool]]:
+    """Where events go, and whether an event of a severity would be logged there at all."""
     structlog = sys.modules.get("structlog")
     if structlog is not None and structlog.is_configured():
         logger = structlog.get_logger(LOGGER_NAME)
@@ -149,20 +150,19 @@ def _sink() -> Any:
             name = fields.pop("event")
             getattr(logger, severity.value)(name, **fields)
 
-        return to_structlog
+        return to_structlog, lambda severity: True  # structlog's own processors filter
     stdlib = logging.getLogger(LOGGER_NAME)
 
     def to_stdlib(severity: Severity, event: Dict[str, Any]) -> None:
         level = _LEVELS[severity]
-        if stdlib.isEnabledFor(level):
-            # service/env/version also as record attributes: JSON formatters emit them top-level
-            tags = {k: event[k] for k in ("service", "env", "version") if event.get(k)}
-            try:
-                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event, **tags})
-            except KeyError:  # the app's record factory already sets one of them: keep its own
-                stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event})
+        # service/env/version also as record attributes: JSON formatters emit them top-level
+        tags = {k: event[k] for k in ("service", "env", "version") if event.get(k)}
+        try:
+            stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event, **tags})
+        except KeyError:  # the app's record factory already sets one of them: keep its own
+            stdlib.log(level, "%s", _render(event), extra={"appsec_guard": event})
 
-    return to_stdlib
+    return to_stdlib, lambda severity: stdlib.isEnabledFor(_LEVELS[severity])
 
 
 def emit(
@@ -177,15 +177,16 @@ def emit(
     """Log the events. Never raises; returns an AG901 finding when some could not be logged."""
     failures: List[BaseException] = []
     try:
+        sink, enabled = _sink()
         secrets = secret_values()
         batch = events(report, findings, mode=mode, entry=entry, trigger=trigger, silenced=silenced)
-        sink = _sink()
     except Exception as exc:
         batch, failures = [], [exc]
         secrets = ()
     for severity, event in batch:
         try:
-            sink(severity, redact(event, secrets))
+            if enabled(severity):  # an event nobody logs is not redacted nor rendered
+                sink(severity, redact(event, secrets))
         except Exception as exc:
             failures.append(exc)
     if os.environ.get("APPSEC_GUARD_METRICS"):  # off by default: nothing imported unless set

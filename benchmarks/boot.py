@@ -616,9 +616,9 @@ def findings_text(
         "rewritten only when they change; the package's own file is the only one unpickled, and "
         "one written for other classes or fields is set aside for the JSON): "
         f"{phases['matrix_ms']:.2f} ms at the first run. In instructions (callgrind, main "
-        "thread, collector off), loading the matrix went from 7.7M (reading and validating compiled.json) to "
-        "2.3M; reading, validating and merging the two layer files with `packaging` took "
-        "~2.5 ms.",
+        "thread, collector off), loading the matrix went from 7.7M (reading and validating "
+        "compiled.json) to 2.3M; reading, validating and merging the two layer files with "
+        "`packaging` took ~2.5 ms.",
         "- The run does less for the same answer: the runtime rows are asked once per "
         "judgement (they say the same of every capability), secret values are read only for "
         "variables named like secrets, a text shorter than any key shape skips the key "

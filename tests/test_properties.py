@@ -5,7 +5,8 @@
   unsupported, except where the matrix records a deployment exclusion;
 - ``--assume`` accepts exactly its documented forms, and junk only ever gives AssumptionError;
 - the command, given junk arguments, answers with one line and exit 2, never a traceback;
-- a log line quotes exactly the values that are empty or hold whitespace, a quote or ``=``.
+- a log line quotes exactly the values that are empty or hold whitespace, a quote or ``=``;
+- a distribution name is normalised as PEP 503 says, whichever path normalises it.
 """
 
 from __future__ import annotations
@@ -459,3 +460,14 @@ def test_a_value_is_quoted_when_it_is_empty_or_holds_whitespace_a_quote_or_equal
     quoted = not text or any(c.isspace() or c in "\"'=" for c in text)
     line = _emit._render({"event": "e", "k": text})
     assert line == f"e k={json.dumps(text) if quoted else text}"
+
+
+@given(st.text(alphabet="aZ9-_.Ä", max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_a_distribution_name_is_normalised_as_pep_503_says(name: str) -> None:
+    # the shortcut for names without "_", "." or "--" gives what the expression gives
+    import re
+
+    from appsec_guard.detect.distributions import normalize
+
+    assert normalize(name) == re.sub(r"[-_.]+", "-", name).lower()

@@ -28,7 +28,10 @@ _NORMALIZE = re.compile(r"[-_.]+")
 
 def normalize(name: str) -> str:
     """PEP 503 name normalisation: ``Flask_Login`` -> ``flask-login``."""
-    return _NORMALIZE.sub("-", name).lower()
+    lowered = name.lower()
+    if "_" in lowered or "." in lowered or "--" in lowered:
+        return _NORMALIZE.sub("-", lowered)
+    return lowered  # only single dashes, which the expression keeps: it would change nothing
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,7 @@ def write(data_dir: Path = _matrix.DATA_DIR) -> Path:
     shipped = _matrix.read_parsed(target, fresh=True)
     if shipped is None or canonical(shipped) != canonical(parsed):
         target.write_bytes(pickle.dumps(parsed, protocol=4))  # protocol 4: Python 3.4 and later
+        _matrix.read_parsed(target, fresh=True)  # what this process reads next is the new file
     return out
 
 

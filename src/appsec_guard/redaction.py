@@ -80,27 +80,20 @@ def secret_values(environ: Optional[Mapping[str, str]] = None) -> Tuple[str, ...
     found = set()
     for name in env:  # the names first: only a few values are read (os.environ decodes each)
         upper = name.upper()
-        if not (
-            upper in SECRET_NAMES
-            or upper in _URL_VARS
-            or (upper not in _NOT_SECRETS and _secret_name(upper))
-        ):
+        known = upper in SECRET_NAMES
+        named = not known and upper not in _NOT_SECRETS and _secret_name(upper)
+        url = upper in _URL_VARS
+        if not (known or named or url):
             continue
         value = env.get(name)
         if not isinstance(value, str) or not value:
             continue
-        if upper in SECRET_NAMES:
+        if known:
             if len(value) >= 3:
                 found.add(value)
-        elif (
-            upper not in _NOT_SECRETS
-            and _secret_name(upper)
-            and len(value) >= 8
-            and value.lower() not in _HARMLESS
-            and not value.isdigit()
-        ):
+        elif named and len(value) >= 8 and value.lower() not in _HARMLESS and not value.isdigit():
             found.add(value)
-        if upper in _URL_VARS and "@" in value:
+        if url and "@" in value:
             userinfo = value.split("://", 1)[-1].split("@", 1)[0]
             for part in (userinfo, *userinfo.split(":", 1), unquote(userinfo)):
                 if len(part) >= 3:

@@ -35,7 +35,8 @@ def test_shipped_layers_are_read_once_even_with_user_layers(
         return real_compiled(path)
 
     def counting_parsed(path: Path, **kwargs: Any) -> Any:
-        read.append(path.name)
+        if kwargs.get("fresh") or path not in matrix._PARSED:  # read from disk, not the cache
+            read.append(path.name)
         return real_parsed(path, **kwargs)
 
     monkeypatch.setattr(matrix, "read_layer", counting)
@@ -43,7 +44,16 @@ def test_shipped_layers_are_read_once_even_with_user_layers(
     monkeypatch.setattr(matrix, "read_parsed", counting_parsed)
     user = tmp_path / "user.json"
     user.write_text('{"schema_version": 1}')
+    merged: List[str] = []
+    real_merge = matrix.merge_layers
+
+    def counting_merge(layers: Any, origin: str = "matrix") -> Any:
+        merged.append(origin)
+        return real_merge(layers, origin)
+
+    monkeypatch.setattr(matrix, "merge_layers", counting_merge)
     shipped = matrix.load()
+    assert merged == []  # the shipped matrix comes merged by the compiler
     with_user = matrix.load([user])
     matrix.load([user])
     # the boot loads the parsed matrix, never the files it was compiled from

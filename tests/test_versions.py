@@ -17,7 +17,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -145,6 +145,66 @@ def test_the_compiler_rewrites_the_pickle_only_when_what_it_holds_changes(
     assert written is not None
     assert "<99,>=98" in written["ranges"]
     assert any(str(b.ddtrace) == "<99,>=98" for b in written["layer"]["release_branches"].values())
+
+
+def _objects(value: Any, seen: Dict[int, Any]) -> Dict[int, Any]:
+    """Every object reachable from ``value`` (containers, value classes, their fields), by id."""
+    if id(value) in seen:
+        return seen
+    seen[id(value)] = value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _objects(k, seen)
+            _objects(v, seen)
+    elif isinstance(value, (list, tuple, frozenset)):
+        for v in value:
+            _objects(v, seen)
+    elif isinstance(value, CompiledRange):
+        for v in (value.source, value.text, value.intervals):
+            _objects(v, seen)
+    elif isinstance(value, Release):
+        _objects(value.release, seen)
+    elif getattr(type(value), "__match_args__", None) is not None:
+        for name in type(value).__match_args__:
+            _objects(getattr(value, name), seen)
+    return seen
+
+
+def test_the_shipped_pickle_holds_each_equal_value_once() -> None:
+    shipped = matrix_mod.read_parsed(matrix_mod.DATA_DIR / matrix_mod.PARSED, fresh=True)
+    assert shipped is not None
+    found = _objects(shipped, {}).values()
+    strings = [v for v in found if type(v) is str]
+    assert len(strings) == len(set(strings)) > 200
+    # a tuple's items are shared first, so two equal tuples would hold the very same items
+    tuples = [tuple(map(id, v)) for v in found if type(v) is tuple and v]
+    assert len(tuples) == len(set(tuples)) > 100
+    # and the merged matrix is built from the same rule objects as the layer
+    layer_rules = {id(r) for r in shipped["layer"]["runtimes"].values()}
+    assert {id(r) for r in shipped["matrix"].runtimes} == layer_rules
+
+
+def test_sharing_keeps_values_of_other_types_apart() -> None:
+    pool: Dict[Any, Any] = {}
+    one, true, fl = (_compile.shared(t, pool) for t in ((1,), (True,), (1.0,)))
+    assert [type(t[0]) for t in (one, true, fl)] == [int, bool, float]
+    assert len({id(one), id(true), id(fl)}) == 3 and _compile.shared((True,), pool) is true
+    a, b = "".join(["ab", "c"]), "".join(["a", "bc"])
+    assert a is not b
+    doc = {"x": [a, (a, 1)], "y": frozenset({b}), "z": (b, 1)}
+    out = _compile.shared(doc, pool)
+    assert out is doc and out == {
+        "x": ["abc", ("abc", 1)],
+        "y": frozenset({"abc"}),
+        "z": ("abc", 1),
+    }
+    assert doc["x"][0] is doc["x"][1][0] is next(iter(doc["y"])) and doc["x"][1] is doc["z"]
+    release = Release((4, 16, 0))
+    rng = CompiledRange(a, b, [((4,), True, None, False)])
+    source = matrix_mod.Source(id=b, title=a, url="u")
+    _compile.shared([release, rng, source], pool)
+    assert rng.source is rng.text is source.id is source.title is doc["z"][0]
+    assert pickle.loads(pickle.dumps(source)) == matrix_mod.Source(id="abc", title="abc", url="u")
 
 
 def test_every_range_of_the_layers_is_compiled() -> None:

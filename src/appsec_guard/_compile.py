@@ -1,6 +1,7 @@
 """Compile the shipped matrix for the boot: ``python -m appsec_guard._compile [DATA_DIR]``
 writes ``data/compiled.json`` from ``compatibility.json`` and ``supplement.json``, then
-``data/compiled.pickle``: compiled.json and ``activation.json`` as their readers parse them.
+``data/compiled.pickle``: compiled.json and ``activation.json`` as their readers parse them,
+and the matrix merged from that parse.
 
 The boot reads the compiled file instead of the layers: one merged layer (validated again
 when read, but with nothing left to merge) and every version range it uses, compiled by
@@ -31,7 +32,7 @@ import json
 import pickle
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, cast
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -153,7 +154,7 @@ def compiled_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
     """The compiled form of the data files in ``data_dir``: the merged layer, and the ranges of
     the matrix and of the activation data."""
     layers = [_matrix.read_layer(data_dir / name) for name in _matrix.SHIPPED_LAYERS]
-    merged = _matrix.to_layer(_matrix.merge_layers(layers, "shipped matrix"))
+    merged = _matrix.to_layer(_matrix.merge_layers(layers, _matrix.SHIPPED_ORIGIN))
     ranges = []
     for source in all_range_texts(data_dir, merged):
         try:
@@ -199,13 +200,49 @@ def parsed_document(data_dir: Path = _matrix.DATA_DIR) -> Dict[str, Any]:
     compiled = json.loads((data_dir / _matrix.COMPILED).read_text(encoding="utf-8"))
     ranges = _matrix.parse_ranges(compiled["ranges"])
     _matrix._register(ranges)  # the readers look each range up by its text: these ones
-    layer = _matrix.parse_layer(compiled["matrix"], "shipped matrix")
+    layer = _matrix.parse_layer(compiled["matrix"], _matrix.SHIPPED_ORIGIN)
     path = data_dir / ACTIVATION
     data = activation.parse(json.loads(path.read_text("utf-8"))) if path.is_file() else None
     document = {"format": _matrix.PARSED_FORMAT, "ranges": ranges, "layer": layer}
+    document["matrix"] = _matrix.merge_layers([layer], _matrix.SHIPPED_ORIGIN)
     document["activation"] = data
     document["fields"] = fields_of_classes(document)
-    return document
+    return cast("Dict[str, Any]", shared(document))
+
+
+def shared(value: Any, pool: Optional[Dict[Any, Any]] = None) -> Any:
+    """``value`` with every string, tuple and frozenset that equals another one made that one
+    object, so that the pickle holds each value once and the boot builds each once (the
+    parse repeats the same texts and tuples: about half its objects).
+
+    Built from the leaves up, each container keyed by the identity of its already shared
+    items: equal only with items of the same types (``(1,)`` and ``(True,)`` stay apart).
+    Dicts, lists and the fields of the value classes are updated in place: this is the
+    compiler's own parse, made to be pickled."""
+    pool = {} if pool is None else pool
+    kind = type(value)
+    if kind is str:
+        return pool.setdefault((str, value), value)
+    if kind is tuple or kind is frozenset:
+        items = kind(shared(v, pool) for v in value)
+        return pool.setdefault((kind, kind(map(id, items))), items)
+    if kind is dict:
+        items = [(shared(k, pool), shared(v, pool)) for k, v in value.items()]
+        value.clear()
+        value.update(items)
+    elif kind is list:
+        value[:] = [shared(v, pool) for v in value]
+    elif kind is CompiledRange:
+        object.__setattr__(value, "intervals", shared(value.intervals, pool))
+        object.__setattr__(value, "source", shared(value.source, pool))
+        object.__setattr__(value, "text", shared(value.text, pool))
+    elif kind is Release:
+        object.__setattr__(value, "release", shared(value.release, pool))
+    elif getattr(kind, "__match_args__", None) is not None:  # a frozen value class
+        fields = value.__dict__
+        for name in kind.__match_args__:
+            fields[name] = shared(fields[name], pool)
+    return value
 
 
 def fields_of_classes(

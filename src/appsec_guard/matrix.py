@@ -55,7 +55,8 @@ COMPILED = "compiled.json"
 #: this file of the package itself is unpickled, never a path from a setting; when it cannot
 #: be loaded into today's classes, the JSON files are read as before.
 PARSED = "compiled.pickle"
-PARSED_FORMAT = 1
+PARSED_FORMAT = 2  # 2: with the merged matrix, each equal value one object
+SHIPPED_ORIGIN = "shipped matrix"
 SUPPORTED_SCHEMA = 1
 
 #: The sections of a layer document; data/schema/matrix-layer.schema.json states the same
@@ -812,7 +813,7 @@ def read_compiled(path: Path) -> Dict[str, Any]:
     every range it lists is answered without packaging, and its merged layer is returned."""
     data = json.loads(path.read_text(encoding="utf-8"))
     _register(parse_ranges(data["ranges"]))
-    return parse_layer(data["matrix"], "shipped matrix")
+    return parse_layer(data["matrix"], SHIPPED_ORIGIN)
 
 
 _PARSED: Dict[Path, Optional[Dict[str, Any]]] = {}
@@ -859,17 +860,23 @@ def _shipped_layer() -> Dict[str, Any]:
 def load(extra: Sequence[Path] = ()) -> Matrix:
     """The shipped matrix, merged with ``extra`` layer files (a user's own rows).
 
-    The shipped matrix is read once per process, lazily (on the first run), from its compiled
-    form (:data:`COMPILED`, kept equal to the layer files by the tests).
+    The shipped matrix is read once per process, lazily (on the first run), already merged
+    (:data:`PARSED`), else from its compiled form (:data:`COMPILED`); both are kept equal to
+    the layer files by the tests.
     """
     global _SHIPPED, _SHIPPED_LAYERS
+    if not extra and _SHIPPED is None:
+        parsed = read_parsed(DATA_DIR / PARSED)
+        if parsed is not None:  # merged by the compiler, as below
+            _register(parsed["ranges"])
+            _SHIPPED = cast(Matrix, parsed["matrix"])
     if not extra and _SHIPPED is not None:
         return _SHIPPED
     if _SHIPPED_LAYERS is None:
         _SHIPPED_LAYERS = [_shipped_layer()]
     layers = list(_SHIPPED_LAYERS)
     layers.extend(read_layer(Path(p)) for p in extra)
-    origin = "shipped matrix" + "".join(f" + {p}" for p in extra)
+    origin = SHIPPED_ORIGIN + "".join(f" + {p}" for p in extra)
     matrix = merge_layers(layers, origin)
     if not extra:
         _SHIPPED = matrix

@@ -224,6 +224,38 @@ def test_an_event_nobody_logs_is_neither_redacted_nor_rendered(
     assert records[0].appsec_guard["finding_id"] == "AG303"
 
 
+def test_events_are_built_only_for_what_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from appsec_guard import _emit, tags
+    from appsec_guard.model import Finding, Severity
+    from appsec_guard.testing import make_stack
+
+    findings = (
+        Finding("AG303", Severity.WARNING, None, "a caveat"),
+        Finding("AG110", Severity.INFO, None, "a beta"),
+    )
+    report = Report(stack=make_stack(), verdicts=(), findings=findings)
+
+    def built(*levels: Severity) -> List[Any]:
+        out = _emit.events(
+            report, findings, mode="warn", entry="import", logged=levels.__contains__
+        )
+        return [event.get("finding_id", event["event"]) for _, event in out]
+
+    assert built(Severity.WARNING) == ["AG303"]
+    assert built(Severity.INFO) == ["AG110", _emit.SUMMARY_EVENT]
+    assert built(Severity.WARNING, Severity.INFO) == ["AG303", "AG110", _emit.SUMMARY_EVENT]
+
+    def broken(environ: Any = None) -> Any:
+        raise AssertionError("the service tags were read for events nobody logs")
+
+    monkeypatch.setattr(tags, "unified_service_tags", broken)
+    assert built() == []
+    caplog.set_level(logging.ERROR, logger="appsec_guard")
+    assert _emit.emit(report, findings, mode="warn", entry="import") is None  # nothing at ERROR
+
+
 @pytest.mark.slow
 def test_a_raising_structlog_chain_in_a_framework_app() -> None:
     """The app configured structlog and a processor raises: the Flask app is still created."""

@@ -55,9 +55,17 @@ def events(
     entry: str,
     trigger: Optional[str] = None,
     silenced: Sequence[str] = (),
+    logged: Callable[[Severity], bool] = lambda severity: True,
 ) -> List[Tuple[Severity, Dict[str, Any]]]:
-    """The events for ``findings`` of ``report`` and its summary, not yet redacted."""
+    """The events for ``findings`` of ``report`` and its summary, not yet redacted; only those
+    of a severity that is ``logged``."""
     from . import __version__
+
+    failed = [v.capability for v in report.failed]
+    summary_severity = Severity.WARNING if failed else Severity.INFO
+    findings = [f for f in findings if logged(f.severity)]
+    if not findings and not logged(summary_severity):
+        return []
     from .tags import unified_service_tags
 
     facts = {**stack_facts(report), **unified_service_tags()}
@@ -86,10 +94,11 @@ def events(
                 },
             )
         )
+    if not logged(summary_severity):
+        return out
     counts = {s.value: 0 for s in Severity}
     for f in report.findings:
         counts[f.severity.value] += 1
-    failed = [v.capability for v in report.failed]
     summary: Dict[str, Any] = {
         "event": SUMMARY_EVENT,
         "ok": not failed,
@@ -110,7 +119,7 @@ def events(
     }
     if trigger:
         summary["trigger"] = trigger
-    out.append((Severity.WARNING if failed else Severity.INFO, summary))
+    out.append((summary_severity, summary))
     return out
 
 
@@ -179,14 +188,21 @@ def emit(
     try:
         sink, enabled = _sink()
         secrets = secret_values()
-        batch = events(report, findings, mode=mode, entry=entry, trigger=trigger, silenced=silenced)
+        batch = events(  # an event nobody logs is not even built
+            report,
+            findings,
+            mode=mode,
+            entry=entry,
+            trigger=trigger,
+            silenced=silenced,
+            logged=enabled,
+        )
     except Exception as exc:
         batch, failures = [], [exc]
         secrets = ()
     for severity, event in batch:
         try:
-            if enabled(severity):  # an event nobody logs is not redacted nor rendered
-                sink(severity, redact(event, secrets))
+            sink(severity, redact(event, secrets))
         except Exception as exc:
             failures.append(exc)
     if os.environ.get("APPSEC_GUARD_METRICS"):  # off by default: nothing imported unless set

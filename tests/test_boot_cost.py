@@ -3,6 +3,7 @@ only when asked for and only once. (Timings are in benchmarks/, not here.)"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, List
 
@@ -87,3 +88,31 @@ def test_a_distribution_is_read_only_when_asked_and_once(
     dists.get("nover")
     assert parsed == ["nover.dist-info"]
     assert sorted(dists.names()) == ["flask", "nover", "other"]
+
+
+def test_the_scan_does_not_list_the_standard_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sysconfig
+
+    (tmp_path / "flask-3.0.0.dist-info").mkdir()
+    listed: List[str] = []
+    real = os.listdir
+
+    def counting(path: str) -> Any:
+        listed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(distributions.os, "listdir", counting)
+    stdlib = sysconfig.get_paths()["stdlib"]
+    dynload = os.path.join(stdlib, "lib-dynload")
+    assert os.path.isdir(stdlib) and stdlib in sys.path  # CPython's layout, as in every app
+    dists = Distributions.scan([stdlib, dynload, str(tmp_path)])
+    assert listed == [str(tmp_path)]
+    assert "flask" in dists
+    # every other directory of the process's path is still listed, and finds what is installed
+    listed.clear()
+    everything = Distributions.scan()
+    assert "pytest" in everything and "packaging" in everything
+    assert stdlib not in listed and set(sys.path) - {stdlib, dynload} <= set(listed) | {""}

@@ -74,9 +74,11 @@ class Cmd:
         self.label, self.code, self.env = label, code, child_env(env)
         self.wall: List[float] = []
         self.cpu: List[float] = []
+        self.user: List[float] = []  # user CPU alone: what instruction counts compare with
 
     def once(self) -> Tuple[float, float]:
-        """Wall-clock and CPU (user + system) milliseconds of one run of the command."""
+        """Wall-clock and CPU (user + system) milliseconds of one run of the command (its user
+        CPU time is kept in ``self.last_user``)."""
         start = time.perf_counter()
         proc = subprocess.Popen(
             [PYTHON, "-c", self.code],
@@ -90,6 +92,7 @@ class Cmd:
         proc.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
         if proc.returncode != 0:
             raise RuntimeError(f"{self.code!r} exited with {proc.returncode}")
+        self.last_user = usage.ru_utime * 1000
         return wall, (usage.ru_utime + usage.ru_stime) * 1000
 
     @property
@@ -163,6 +166,7 @@ def interleaved(cmds: Sequence[Cmd], runs: int) -> None:
             wall, cpu = c.once()
             c.wall.append(wall)
             c.cpu.append(cpu)
+            c.user.append(c.last_user)
 
 
 def inner(name: str, env: Optional[Dict[str, str]] = None) -> Any:
@@ -343,13 +347,15 @@ def inner_django_ready() -> Dict[str, Any]:
     return spent
 
 
-def inner_phases() -> Dict[str, Any]:
+def inner_phases(mark: Callable[[], Any] = lambda: None) -> Dict[str, Any]:
     """Where the first run of ``import appsec_guard`` spends its time, with ddtrace and Flask
-    loaded: the guard's modules, the compiled matrix, detection, judgement, logging."""
+    loaded: the guard's modules, the compiled matrix, detection, judgement, logging. ``mark``
+    is called at the start and at the end of each phase (see :func:`phase_instructions`)."""
     import ddtrace  # noqa: F401
     import flask  # noqa: F401
 
     before = set(sys.modules)
+    mark()
     t0 = time.perf_counter()
     os.environ["APPSEC_GUARD_MODE"] = "off"  # import without the import-time run
     from appsec_guard import _emit, guard, judge, matrix  # noqa: F401
@@ -357,14 +363,19 @@ def inner_phases() -> Dict[str, Any]:
 
     del os.environ["APPSEC_GUARD_MODE"]
     t1 = time.perf_counter()
+    mark()
     shipped = matrix.load()
     t2 = time.perf_counter()
+    mark()
     detection = detect(probe=ProbeOptions())
     t3 = time.perf_counter()
+    mark()
     report = judge.judge(detection.stack, shipped, requested=detection.requested)
     t4 = time.perf_counter()
+    mark()
     _emit.emit(report, report.findings, mode="warn", entry="import")
     t5 = time.perf_counter()
+    mark()
     modules = sorted(set(sys.modules) - before)
     return {
         "imports_ms": (t1 - t0) * 1000,
@@ -476,6 +487,7 @@ INNER: Dict[str, Callable[[], Any]] = {
     "flask_extension": inner_flask_extension,
     "django_ready": inner_django_ready,
     "phases": inner_phases,
+    "phases_marked": lambda: inner_phases(os.getppid),
     "metadata": inner_metadata,
     "check_cold": inner_check_cold,
     "check_warm": inner_check_warm,
@@ -659,18 +671,20 @@ def findings_text(
         "- At exit, ddtrace's telemetry looks up the distribution of every top-level package "
         "imported since its start (here the guard's): a cost any library adds to a ddtrace app, "
         "inside the whole-process figures.",
-        "- The guard's share in instructions (the table above), taken apart by hand with "
-        "callgrind on the code of 2026-12-03 (main thread, `import ddtrace, flask` first): "
-        "importing the boot modules ~28M, of which ~11M is the import itself (0.51M per module "
-        "even when it is empty: 0.28M Python's import system, 0.23M ddtrace's import watchdog; "
-        "measured over 20 empty modules), ~6M unmarshalling their 390 KB of bytecode, and the "
-        "rest defining their classes (~0.14M per frozen value class, half of it the class "
-        "statement itself; 0.6M per str Enum) and functions; the run ~10M (the Flask "
-        "extension's: distribution scan 1.2M, matrix 1.6M, the other detectors 1.8M, "
-        "judgement and redaction 3.0M, logging 1.8M); the interpreter's exit ~5M more "
-        "(tearing down the modules, the last collection, ddtrace's exit telemetry)."
+        "- The guard's share in instructions (the table above; the phases in the table "
+        "below): importing the boot modules is most of it. Taken apart by hand with callgrind "
+        "on the code of 2026-12-03 (main thread, after `import ddtrace, flask`, the collector "
+        "off): each import costs 0.51M even for an empty module (0.28M Python's import system, "
+        "0.23M ddtrace's import watchdog; measured over 20 empty modules), ~11M for the boot "
+        "modules; unmarshalling their 390 KB of bytecode ~6M; the rest is defining their "
+        "classes (~0.14M per frozen value class, half of it the class statement itself; 0.6M "
+        "per str Enum) and functions. The run is ~10M (in the Flask extension: distribution "
+        "scan 1.2M, matrix 1.6M, the other detectors 1.8M, judgement and redaction 3.0M, "
+        "logging 1.8M); the interpreter's exit ~5M more (tearing down the modules, the last "
+        "collection, ddtrace's exit telemetry)."
         + (
-            f" At this run's speed (the baseline's {per_ms / 1e6:.2f}M instructions per CPU ms) "
+            f" At this run's speed (the baseline's {per_ms / 1e6:.2f}M instructions per user "
+            "CPU ms) "
             f"the 5 ms budget is {5 * per_ms / 1e6:.0f}M instructions: the import system's fixed "
             "cost and the run alone are about that, so meeting it needs both far fewer boot "
             "modules and a smaller run, not one of the two."
@@ -750,22 +764,61 @@ def whole_process_verdict(a: Cmd, b: Cmd, budget_ms: float, ratio: float) -> Any
     return f"UNRESOLVED ({delta:+.1f} +/- {margin:.1f} ms)"
 
 
+PHASES = ("imports", "matrix", "detect", "judge", "emit")
+
+
+def phase_instructions() -> Optional[Dict[str, int]]:
+    """The instructions of each phase of :func:`inner_phases` (main thread), counted by
+    callgrind with a dump at each ``os.getppid()`` the phases call around themselves; None
+    without valgrind, or when something else in the process called it too."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    inner("phases", APPSEC_ON)  # bytecode cached first
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            [valgrind, "--tool=callgrind", "--separate-threads=yes", "--dump-before=getppid",
+             f"--callgrind-out-file={out}", PYTHON, str(Path(__file__).resolve()),
+             "--inner", "phases_marked"],
+            env={**child_env(APPSEC_ON), "PYTHONHASHSEED": "0"},
+            cwd=str(ROOT),
+            capture_output=True,
+            check=True,
+            timeout=900,
+        )  # fmt: skip
+        parts: Dict[int, int] = {}
+        for path in Path(tmp).glob("callgrind.out.*-01"):  # the main thread's dumps
+            number = int(path.name.split(".")[-1].split("-")[0])
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith(("summary:", "totals:")):
+                    parts[number] = int(line.split()[1])
+                    break
+    # dump 1 ends at the first mark (the start and ddtrace's and Flask's imports); each
+    # later one ends a phase
+    if sorted(parts) != list(range(1, len(PHASES) + 2)):
+        return None
+    return {name: parts[i + 2] for i, name in enumerate(PHASES)}
+
+
 def instruction_budget(
     counts: Dict[str, List[Tuple[int, int]]], a: Cmd, b: Cmd, budget_ms: float, ratio: float
 ) -> Tuple[str, Any]:
     """The whole-process budget read off instruction counts (main thread), which this machine's
     load does not move: the ratio exactly, and the guard's share in ms at the speed the
-    baseline ran in this run (its instructions per median CPU ms)."""
+    baseline ran in this run (its instructions per median user CPU ms: the counts leave out
+    the kernel's work, which a baseline's system time is)."""
     if a.label not in counts or b.label not in counts:
         return "valgrind is not installed: not counted", "NOT COUNTED"
     base = statistics.median(c[0] for c in counts[a.label])
     share = statistics.median(c[0] for c in counts[b.label]) - base
-    per_ms = base / a.median
+    user_ms = statistics.median(a.user)
+    per_ms = base / user_ms
     ms = share / per_ms
     text = (
         f"ratio {(base + share) / base:.3f}; {share / 1e6:+.1f}M instructions, "
         f"{ms:.1f} ms at this run's {per_ms / 1e6:.2f}M per ms ({base / 1e6:.0f}M in "
-        f"{a.median:.0f} ms)"
+        f"{user_ms:.0f} ms of user CPU)"
     )
     return text, (base + share) / base <= ratio and ms <= budget_ms
 
@@ -841,6 +894,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ext = [inner("flask_extension", APPSEC_ON) for _ in range(15)]
     ready = [inner("django_ready", APPSEC_ON) for _ in range(15)]
     phases = [inner("phases", APPSEC_ON) for _ in range(15)]
+    log("in-process: the first run's phases, instructions (valgrind)")
+    phase_counts = phase_instructions()
     meta = [inner("metadata") for _ in range(7)]
     pkg_cost = statistics.median(inner("packaging")["ms"] for _ in range(15))
     mod_cost = [inner("module_cost") for _ in range(7)]
@@ -1034,7 +1089,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             scan_ms=med(meta, "scan_first_ms"),
             metadata_ms=med(meta, "metadata_first_ms"),
             per_ms=(
-                statistics.median(c[0] for c in counts[flask_a.label]) / flask_a.median
+                statistics.median(c[0] for c in counts[flask_a.label])
+                / statistics.median(flask_a.user)
                 if flask_a.label in counts
                 else None
             ),
@@ -1043,18 +1099,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "The first run of the guard in a process that imported ddtrace and Flask, in-process "
         "(medians of 15 processes, `DD_APPSEC_ENABLED=true`, the Agent probe refused):",
         "",
-        "| phase | median ms | p90 ms |",
-        "|---|---|---|",
+        "| phase | median ms | p90 ms | instructions, main thread (M) |",
+        "|---|---|---|---|",
         *[
-            f"| {label} | {med(phases, k):.2f} | {p90(phases, k):.2f} |"
+            f"| {label} | {med(phases, k + '_ms'):.2f} | {p90(phases, k + '_ms'):.2f} | "
+            + (f"{phase_counts[k] / 1e6:.1f}" if phase_counts else "not counted")
+            + " |"
             for label, k in (
-                (f"import of the guard's {len(guard_modules)} boot modules", "imports_ms"),
-                ("the shipped matrix, from `data/compiled.pickle`", "matrix_ms"),
-                ("detection (metadata scan, environment, files, the Agent probe)", "detect_ms"),
-                ("judgement", "judge_ms"),
-                (f"logging the {phases[0]['findings']} findings and the summary", "emit_ms"),
+                (f"import of the guard's {len(guard_modules)} boot modules", "imports"),
+                ("the shipped matrix, from `data/compiled.pickle`", "matrix"),
+                ("detection (metadata scan, environment, files, the Agent probe)", "detect"),
+                ("judgement", "judge"),
+                (f"logging the {phases[0]['findings']} findings and the summary", "emit"),
             )
         ],
+        "",
+        "The instructions are one run under callgrind (`PYTHONHASHSEED=0`, the collector on, "
+        "a dump at each phase's end); the rest of the guard's share in the instruction table "
+        "above is the session around these phases and the interpreter's exit (tearing down "
+        "the modules, the last collection, ddtrace's exit telemetry).",
         "",
         "The boot modules: " + ", ".join(f"`{m}`" for m in guard_modules) + ". Modules of "
         "other packages they import: "

@@ -14,9 +14,11 @@ boot: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(boot)
 
 
-def _cmd(label: str, cpu: List[float]) -> Any:
+def _cmd(label: str, cpu: List[float], user: float = 0.8) -> Any:
+    """A command that ran with these CPU times, ``user`` of each in user space."""
     cmd = boot.Cmd(label, "pass")
     cmd.cpu = list(cpu)
+    cmd.user = [t * user for t in cpu]
     return cmd
 
 
@@ -37,8 +39,8 @@ def test_a_clock_verdict_needs_the_noise_on_one_side_of_the_budget() -> None:
 
 
 def test_an_instruction_verdict_reads_the_ratio_and_the_ms_at_the_baseline_s_speed() -> None:
-    base, guard = _cmd("a", _runs(250.0, 1.0)), _cmd("b", _runs(999.0, 1.0))
-    counts = {"a": [(1000_000_000, 0)] * 3}  # 4M instructions per ms of the baseline
+    base, guard = _cmd("a", _runs(312.5, 1.0)), _cmd("b", _runs(999.0, 1.0))
+    counts = {"a": [(1000_000_000, 0)] * 3}  # 4M instructions per user ms (250 of 312.5 ms)
     text, ok = boot.instruction_budget(
         {**counts, "b": [(1010_000_000, 0)] * 3}, base, guard, 5, 1.03
     )

@@ -75,6 +75,7 @@ class Cmd:
         self.wall: List[float] = []
         self.cpu: List[float] = []
         self.user: List[float] = []  # user CPU alone: what instruction counts compare with
+        self.last_user = 0.0  # of the last run, warm-ups included
 
     def once(self) -> Tuple[float, float]:
         """Wall-clock and CPU (user + system) milliseconds of one run of the command (its user

@@ -204,6 +204,7 @@ def test_sharing_keeps_values_of_other_types_apart() -> None:
     source = matrix_mod.Source(id=b, title=a, url="u")
     _compile.shared([release, rng, source], pool)
     assert rng.source is rng.text is source.id is source.title is doc["z"][0]
+    assert release.release is _compile.shared((4, 16, 0), pool) and str(release) == "4.16.0"
     assert pickle.loads(pickle.dumps(source)) == matrix_mod.Source(id="abc", title="abc", url="u")
 
 

@@ -109,19 +109,19 @@ class Cmd:
         return pct(self.times, 0.9)
 
 
-def instructions(cmd: Cmd) -> Optional[Tuple[int, int]]:
-    """Instructions of one run of ``cmd``, counted by valgrind's callgrind: (the main thread,
-    every thread); None without valgrind. Counts do not move with the machine's load; the main
-    thread's also not with ddtrace's background threads (which move the total a little)."""
+def callgrind(argv: Sequence[str], env: Dict[str, str], *options: str) -> Optional[Dict[str, int]]:
+    """The instructions of ``argv`` run under valgrind's callgrind (each thread apart,
+    ``PYTHONHASHSEED=0``, ``options`` added), by output file: ``callgrind.out-01`` is the main
+    thread's, ``callgrind.out.N-01`` its N-th dump (``--dump-before``); None without valgrind."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         subprocess.run(
-            [valgrind, "--tool=callgrind", "--separate-threads=yes",
-             f"--callgrind-out-file={out}", PYTHON, "-c", cmd.code],
-            env={**cmd.env, "PYTHONHASHSEED": "0"},
+            [valgrind, "--tool=callgrind", "--separate-threads=yes", *options,
+             f"--callgrind-out-file={out}", *argv],
+            env={**env, "PYTHONHASHSEED": "0"},
             cwd=str(ROOT),
             capture_output=True,
             check=True,
@@ -133,6 +133,16 @@ def instructions(cmd: Cmd) -> Optional[Tuple[int, int]]:
                 if line.startswith(("summary:", "totals:")):
                     totals[path.name] = int(line.split()[1])
                     break
+    return totals
+
+
+def instructions(cmd: Cmd) -> Optional[Tuple[int, int]]:
+    """Instructions of one run of ``cmd``, counted by valgrind's callgrind: (the main thread,
+    every thread); None without valgrind. Counts do not move with the machine's load; the main
+    thread's also not with ddtrace's background threads (which move the total a little)."""
+    totals = callgrind([PYTHON, "-c", cmd.code], cmd.env)
+    if totals is None:
+        return None
     main = next((n for name, n in totals.items() if name.endswith("-01")), None)
     return None if main is None else (main, sum(totals.values()))
 
@@ -772,29 +782,16 @@ def phase_instructions() -> Optional[Dict[str, int]]:
     """The instructions of each phase of :func:`inner_phases` (main thread), counted by
     callgrind with a dump at each ``os.getppid()`` the phases call around themselves; None
     without valgrind, or when something else in the process called it too."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
+    if shutil.which("valgrind") is None:
         return None
     inner("phases", APPSEC_ON)  # bytecode cached first
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        subprocess.run(
-            [valgrind, "--tool=callgrind", "--separate-threads=yes", "--dump-before=getppid",
-             f"--callgrind-out-file={out}", PYTHON, str(Path(__file__).resolve()),
-             "--inner", "phases_marked"],
-            env={**child_env(APPSEC_ON), "PYTHONHASHSEED": "0"},
-            cwd=str(ROOT),
-            capture_output=True,
-            check=True,
-            timeout=900,
-        )  # fmt: skip
-        parts: Dict[int, int] = {}
-        for path in Path(tmp).glob("callgrind.out.*-01"):  # the main thread's dumps
-            number = int(path.name.split(".")[-1].split("-")[0])
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if line.startswith(("summary:", "totals:")):
-                    parts[number] = int(line.split()[1])
-                    break
+    script = [PYTHON, str(Path(__file__).resolve()), "--inner", "phases_marked"]
+    totals = callgrind(script, child_env(APPSEC_ON), "--dump-before=getppid") or {}
+    parts = {  # the main thread's dumps, by number
+        int(name.split(".")[-1].split("-")[0]): n
+        for name, n in totals.items()
+        if name.startswith("callgrind.out.") and name.endswith("-01")
+    }
     # dump 1 ends at the first mark (the start and ddtrace's and Flask's imports); each
     # later one ends a phase
     if sorted(parts) != list(range(1, len(PHASES) + 2)):

@@ -324,10 +324,17 @@ def _register(ranges: Mapping[str, CompiledRange]) -> None:
     _RANGES.update(ranges)
 
 
-def _register_shipped() -> None:
+def _shipped_parsed() -> Optional[Dict[str, Any]]:
+    """The shipped data as :data:`PARSED` holds it, its ranges registered; None when it does
+    not load."""
     parsed = read_parsed(DATA_DIR / PARSED)
     if parsed is not None:
         _register(parsed["ranges"])
+    return parsed
+
+
+def _register_shipped() -> None:
+    if _shipped_parsed() is not None:
         return
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none: packaging
         _register(parse_ranges(json.loads((DATA_DIR / COMPILED).read_text("utf-8"))["ranges"]))
@@ -850,10 +857,9 @@ def _same_fields(fields: Any) -> bool:
 
 
 def _shipped_layer() -> Dict[str, Any]:
-    parsed = read_parsed(DATA_DIR / PARSED)
+    parsed = _shipped_parsed()
     if parsed is None:
         return read_compiled(DATA_DIR / COMPILED)
-    _register(parsed["ranges"])
     return cast("Dict[str, Any]", parsed["layer"])
 
 
@@ -866,9 +872,8 @@ def load(extra: Sequence[Path] = ()) -> Matrix:
     """
     global _SHIPPED, _SHIPPED_LAYERS
     if not extra and _SHIPPED is None:
-        parsed = read_parsed(DATA_DIR / PARSED)
+        parsed = _shipped_parsed()
         if parsed is not None:  # merged by the compiler, as below
-            _register(parsed["ranges"])
             _SHIPPED = cast(Matrix, parsed["matrix"])
     if not extra and _SHIPPED is not None:
         return _SHIPPED
